@@ -1,0 +1,56 @@
+# The README's two commands: `make run` and `make test`. Both set up what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEB_STAMP := $(VENV)/.debian
+DEMO_DB ?= demo.db
+# Debian packages the test suite drives as real peers (command -> package).
+DEB_PEERS := sipp:sip-tester
+
+.PHONY: run test check unit deps debian demo bench clean
+
+run: $(STAMP)
+	@rm -f $(DEMO_DB)
+	$(BIN)/vacant --db sqlite:///$(DEMO_DB) db upgrade
+	$(BIN)/vacant --db sqlite:///$(DEMO_DB) config import scripts/demo.yaml
+	$(BIN)/vacant --db sqlite:///$(DEMO_DB) serve
+
+test: $(STAMP) debian check
+	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+deps: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Installs the Debian packages of the real peers, only when a command is missing.
+debian: $(DEB_STAMP)
+$(DEB_STAMP): Makefile $(STAMP)
+	@missing=""; for pair in $(DEB_PEERS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  missing="$$missing postgresql"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+bench: $(STAMP)
+	$(BIN)/python bench/routing.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage $(DEMO_DB)

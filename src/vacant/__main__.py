@@ -1,0 +1,5 @@
+import sys
+
+from vacant.cli.main import main
+
+sys.exit(main())

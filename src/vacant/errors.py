@@ -1,0 +1,70 @@
+"""The one tree of vacant's exceptions.
+
+::
+
+    VacantError
+    ├── SipError ── ParseError(status_hint)        the peer sent bytes we cannot accept
+    ├── MediaError                                   prompts, SDP, RTP
+    ├── InvalidNumber (also ValueError)              a number or pattern that breaks a rule
+    ├── ValidationError (also ValueError)            a configuration field that breaks a rule
+    ├── StoreError ── NotFound · Conflict            the store refused or found nothing
+    └── ConfigError                                  process settings that cannot work
+
+Outcomes (a timeout, a rejected REFER) are events, not exceptions. Errors are translated where
+layers meet, once: the CLI maps them to exit codes, the API to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+
+class VacantError(Exception):
+    """Root of every error vacant raises on purpose."""
+
+
+class SipError(VacantError):
+    """A SIP protocol problem."""
+
+
+class ParseError(SipError):
+    """Bytes that are not an acceptable SIP message.
+
+    ``status_hint`` is the response status to send when the message can still be answered
+    (RFC 3261 §8.2), or ``None`` when it cannot and must be dropped.
+    """
+
+    def __init__(self, message: str, status_hint: int | None = 400) -> None:
+        super().__init__(message)
+        self.status_hint = status_hint
+
+
+class MediaError(VacantError):
+    """A media problem: an unusable prompt, SDP or RTP."""
+
+
+class ValidationError(VacantError, ValueError):
+    """A configuration field breaks a rule. ``field`` names it; the message states the rule."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.rule = message
+
+
+class InvalidNumber(ValidationError):
+    """A telephone number or number pattern breaks a rule."""
+
+
+class StoreError(VacantError):
+    """The store could not do what was asked."""
+
+
+class NotFound(StoreError):
+    """The object asked for does not exist."""
+
+
+class Conflict(StoreError):
+    """The change would break a uniqueness or reference rule."""
+
+
+class ConfigError(VacantError):
+    """Process settings (a database URL, a listen address) that cannot work."""

@@ -1,0 +1,1 @@
+"""vacant.media."""
