@@ -5,8 +5,8 @@
     VacantError
     ├── SipError ── ParseError(status_hint)        the peer sent bytes we cannot accept
     ├── MediaError                                   prompts, SDP, RTP
-    ├── InvalidNumber (also ValueError)              a number or pattern that breaks a rule
-    ├── ValidationError (also ValueError)            a configuration field that breaks a rule
+    ├── ValidationError(field) (also ValueError)     a configuration field that breaks a rule
+    │   └── InvalidNumber                            a number or pattern that breaks a rule
     ├── StoreError ── NotFound · Conflict            the store refused or found nothing
     └── ConfigError                                  process settings that cannot work
 
