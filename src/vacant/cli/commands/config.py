@@ -1,0 +1,90 @@
+"""``vacant db``, ``vacant config`` (export/import as YAML) and ``vacant serve``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from vacant.cli.context import CliContext, pass_cli
+from vacant.errors import ValidationError
+from vacant.service.app import serve_forever
+from vacant.store import repository as repo
+from vacant.store.engine import upgrade
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@pass_cli
+def db_upgrade(cli: CliContext) -> None:
+    """Create or migrate the schema to the latest version."""
+    upgrade(cli.engine)
+    click.echo(f"database is up to date: {cli.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.group("config")
+def config_group() -> None:
+    """The whole configuration as one YAML document (audio file contents excluded)."""
+
+
+@config_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout).")
+@pass_cli
+def export(cli: CliContext, out: Path | None) -> None:
+    """Write the configuration as YAML."""
+    with cli.session() as s:
+        document = repo.export_config(s)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"exported to {out}", err=True)
+
+
+@config_group.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Print the changes; change nothing.")
+@pass_cli
+def import_(cli: CliContext, file: click.utils.LazyFile, dry_run: bool) -> None:
+    """Make the configuration match FILE (all or nothing)."""
+    try:
+        document = yaml.safe_load(file)
+    except yaml.YAMLError as exc:
+        raise ValidationError(file.name, f"not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValidationError(file.name, "must be a YAML mapping (as `vacant config export` writes)")
+
+    def progress(message: str) -> None:
+        click.echo(f"  {message}", err=True)
+
+    with cli.session() as s:
+        changes = repo.import_config(s, document, progress=progress)
+        for change in changes:
+            click.echo(change)
+        if dry_run:
+            s.rollback()
+    verb = "would change" if dry_run else "applied"
+    click.echo(f"{verb} {len(changes)} item(s)" + (" (dry run)" if dry_run else ""), err=True)
+
+
+@click.command("serve")
+@click.option("--pool", default="default", show_default=True, help="The pool this server is in.")
+@click.option("--sip", "sip", multiple=True, help="Listener, e.g. udp:0.0.0.0:5060 (repeatable).")
+@click.option("--http", default="127.0.0.1:8080", show_default=True, help="HTTP address.")
+@pass_cli
+def serve(cli: CliContext, pool: str, sip: tuple[str, ...], http: str) -> None:
+    """Run the server until SIGTERM or Ctrl-C."""
+    sys.exit(serve_forever(cli.engine, pool=pool, sip=list(sip), http=http, report=click.echo))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(db_group)
+    cli.add_command(config_group)
+    cli.add_command(serve)
