@@ -44,13 +44,44 @@ def run(db_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
 @pytest.fixture
 def demo(run: Run) -> Run:
     run("pool", "add", POOL)
-    run("announcement", "add", "Changed", "--pool", POOL, "--tts", "Number changed.",
-        "--language", "en-US", "--target", "sip:+14255550100@example.com;user=phone")
+    run(
+        "announcement",
+        "add",
+        "Changed",
+        "--pool",
+        POOL,
+        "--tts",
+        "Number changed.",
+        "--language",
+        "en-US",
+        "--target",
+        "sip:+14255550100@example.com;user=phone",
+    )
     run("announcement", "add", "Busy", "--pool", POOL)
-    run("range", "add", "Redmond", "--start", "+14255551000", "--end", "+14255551999",
-        "--announcement", "Changed", "--pool", POOL)
-    run("range", "add", "Desk", "--start", "+14255551200", "--end", "+14255551299",
-        "--auto-attendant", "+14255550199")
+    run(
+        "range",
+        "add",
+        "Redmond",
+        "--start",
+        "+14255551000",
+        "--end",
+        "+14255551999",
+        "--announcement",
+        "Changed",
+        "--pool",
+        POOL,
+    )
+    run(
+        "range",
+        "add",
+        "Desk",
+        "--start",
+        "+14255551200",
+        "--end",
+        "+14255551299",
+        "--auto-attendant",
+        "+14255550199",
+    )
     return run
 
 
@@ -97,8 +128,19 @@ def test_announcement_audio_and_tts_warns_audio_wins(run: Run, tmp_path: Path) -
     wav = tmp_path / "closed.wav"
     wav.write_bytes(b"RIFF" + bytes(100))
     run("announcement", "import-file", str(wav), "--pool", POOL)
-    run("announcement", "add", "A", "--pool", POOL, "--audio-file", "closed.wav",
-        "--tts", "hi", "--language", "en-GB")
+    run(
+        "announcement",
+        "add",
+        "A",
+        "--pool",
+        POOL,
+        "--audio-file",
+        "closed.wav",
+        "--tts",
+        "hi",
+        "--language",
+        "en-GB",
+    )
     assert "audio file wins" in run.err
 
 
@@ -127,8 +169,17 @@ def test_removing_a_used_announcement_needs_force_then_calls_get_busy(demo: Run)
 def test_recreating_an_announcement_with_the_same_id_repairs_its_ranges(demo: Run) -> None:
     ann = demo.json("announcement", "show", "Changed", "--pool", POOL)
     demo("announcement", "remove", "Changed", "--pool", POOL, "--force")
-    demo("announcement", "add", "Changed again", "--pool", POOL, "--id", ann["id"],  # type: ignore[index]
-         "--target", "sip:operator@example.com")
+    demo(
+        "announcement",
+        "add",
+        "Changed again",
+        "--pool",
+        POOL,
+        "--id",
+        ann["id"],  # type: ignore[index]
+        "--target",
+        "sip:operator@example.com",
+    )
     decision = demo.json("route", "+14255551500")
     assert decision["decision"] == "announcement"  # type: ignore[index]
     assert decision["announcement"] == "Changed again"  # type: ignore[index]
@@ -148,7 +199,13 @@ def test_route_overlap_lowest_priority_value_wins_and_move_reorders(demo: Run) -
 def test_route_json_has_the_documented_keys(demo: Run) -> None:
     decision = demo.json("route", "tel:+1-425-555-1500")
     assert set(decision) == {  # type: ignore[arg-type]
-        "number", "normalised", "decision", "range", "pool", "announcement", "target",
+        "number",
+        "normalised",
+        "decision",
+        "range",
+        "pool",
+        "announcement",
+        "target",
         "explanation",
     }
     assert decision["pool"] == POOL  # type: ignore[index]
@@ -188,8 +245,18 @@ def test_range_validation_errors_name_field_and_rule(demo: Run) -> None:
         demo("range", "add", "Bad", *bounds, "--auto-attendant", "+14255550199", code=2)
         assert demo.err.startswith(f"error: {field}:"), demo.err
     demo("range", "add", "Redmond", "--pattern", r"\+1\d+", "--auto-attendant", "+1425", code=2)
-    demo("range", "add", "X", "--pattern", r"\+1\d+", "--announcement", "Nope", "--pool", POOL,
-         code=2)
+    demo(
+        "range",
+        "add",
+        "X",
+        "--pattern",
+        r"\+1\d+",
+        "--announcement",
+        "Nope",
+        "--pool",
+        POOL,
+        code=2,
+    )
     demo("range", "add", "X", "--pattern", r"\+1\d+", "--announcement", "Busy", code=2)
     assert [r["name"] for r in demo.json("range", "list")] == ["Redmond", "Desk"]  # type: ignore[index]
 
@@ -208,12 +275,15 @@ def test_number_import_is_all_or_nothing_and_reports_every_bad_line(
     run: Run, tmp_path: Path
 ) -> None:
     good = tmp_path / "good.csv"
-    good.write_text("number,uri,owner\n+14255550001,sip:a@example.com,A\n"
-                    "+14255550002,sip:b@example.com,\n")
+    good.write_text(
+        "number,uri,owner\n+14255550001,sip:a@example.com,A\n+14255550002,sip:b@example.com,\n"
+    )
     assert run.json("number", "import", str(good)) == {"imported": 2}
     bad = tmp_path / "bad.csv"
-    bad.write_text("number,uri,owner\n+14255550003,sip:c@example.com,C\n0123,sip:d@x,D\n"
-                   "+14255550004,nonsense,E\n+14255550001,sip:dup@example.com,F\n")
+    bad.write_text(
+        "number,uri,owner\n+14255550003,sip:c@example.com,C\n0123,sip:d@x,D\n"
+        "+14255550004,nonsense,E\n+14255550001,sip:dup@example.com,F\n"
+    )
     run("number", "import", str(bad), code=2)
     for line in ("line 3", "line 4", "line 5"):
         assert line in run.err

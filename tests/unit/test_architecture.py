@@ -37,6 +37,9 @@ def test_pure_module_takes_randomness_as_an_argument(path: Path) -> None:
     """Randomness is injected (a random.Random), never the module-level functions."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id == "random":
-                assert node.attr == "Random", f"random.{node.attr} at line {node.lineno}"
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "random"
+        ):
+            assert node.attr == "Random", f"random.{node.attr} at line {node.lineno}"

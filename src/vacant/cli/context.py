@@ -84,8 +84,9 @@ def emit(value: Any, as_json: bool, text: str | None = None) -> None:
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain text table with aligned columns."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
@@ -97,7 +98,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 pass_cli = click.make_pass_decorator(CliContext)
 
 
-def change(value: str | None, clear: bool) -> str | None | Unset:
+def change(value: str | None, clear: bool) -> str | Unset | None:
     """An optional field of a ``set`` command: a new value, ``None`` (cleared with ``--no-X``),
     or :data:`UNSET` (left alone)."""
     if value is not None and clear:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vacant import __version__
 from vacant.cli.commands import announcements, config, numbers, pools, ranges, route
 from vacant.cli.context import DEFAULT_DB, CliContext
-from vacant.errors import ConfigError, StoreError, ValidationError, VacantError
+from vacant.errors import ConfigError, StoreError, VacantError, ValidationError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -24,18 +24,24 @@ def read_numbers_csv(path: Path) -> list[tuple[int, str, str, str]]:
         try:
             header = next(reader, None)
             if header is None or [h.strip().lower() for h in header] != HEADER:
-                raise ValidationError(path.name, "the first line must be the header number,uri,owner")
+                raise ValidationError(
+                    path.name, "the first line must be the header number,uri,owner"
+                )
             for fields in reader:
                 line = reader.line_num
                 if not fields or all(not f.strip() for f in fields):
                     continue
                 if len(fields) != len(HEADER):
-                    errors.append(f"line {line}: expected 3 fields (number,uri,owner), got {len(fields)}")
+                    errors.append(
+                        f"line {line}: expected 3 fields (number,uri,owner), got {len(fields)}"
+                    )
                     continue
                 number, uri, owner = (f.strip() for f in fields)
                 rows.append((line, number, uri, owner))
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValidationError(path.name, f"line {reader.line_num}: not valid CSV: {exc}") from None
+            raise ValidationError(
+                path.name, f"line {reader.line_num}: not valid CSV: {exc}"
+            ) from None
     if errors:
         shown = errors[:MAX_ERRORS_SHOWN]
         more = len(errors) - len(shown)

@@ -165,8 +165,13 @@ def import_file(
     media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     with cli.session() as s:
         stored = repo.add_file(
-            s, pool, name or file.name, file.read_bytes(), media_type,
-            max_size=max_size, replace=replace,
+            s,
+            pool,
+            name or file.name,
+            file.read_bytes(),
+            media_type,
+            max_size=max_size,
+            replace=replace,
         )
     emit(stored, as_json, f"imported {stored.pool}/{stored.name} ({stored.size} bytes)")
 

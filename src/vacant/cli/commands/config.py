@@ -34,7 +34,9 @@ def config_group() -> None:
 
 
 @config_group.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
+)
 @pass_cli
 def export(cli: CliContext, out: Path | None) -> None:
     """Write the configuration as YAML."""
@@ -49,20 +51,22 @@ def export(cli: CliContext, out: Path | None) -> None:
 
 
 @config_group.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print the changes; change nothing.")
 @pass_cli
-def import_(cli: CliContext, file: click.utils.LazyFile, dry_run: bool) -> None:
+def import_(cli: CliContext, file: Path, dry_run: bool) -> None:
     """Make the configuration match FILE (all or nothing)."""
     try:
-        document = yaml.safe_load(file)
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValidationError(file.name, f"not valid YAML: {exc}") from None
     if not isinstance(document, dict):
-        raise ValidationError(file.name, "must be a YAML mapping (as `vacant config export` writes)")
+        raise ValidationError(
+            file.name, "must be a YAML mapping (as `vacant config export` writes)"
+        )
 
-    def progress(message: str) -> None:
-        click.echo(f"  {message}", err=True)
+    def progress(done: int) -> None:
+        click.echo(f"  {done} items checked", err=True)
 
     with cli.session() as s:
         changes = repo.import_config(s, document, progress=progress)

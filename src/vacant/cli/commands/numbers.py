@@ -88,7 +88,9 @@ def rule_add(
     rule = NormalisationRule.create(name, pattern, translation, description=description)
     with cli.session() as s:
         created = repo.add_rule(s, rule)
-    emit(created, as_json, f"created rule {created.name}: {created.pattern} -> {created.translation}")
+    emit(
+        created, as_json, f"created rule {created.name}: {created.pattern} -> {created.translation}"
+    )
 
 
 @rule_group.command("list")

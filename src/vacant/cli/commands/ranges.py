@@ -40,7 +40,7 @@ def _target_options(func: F) -> F:
             click.option("--description", help="Free text."),
         ]
     ):
-        func = option(func)  # type: ignore[assignment]
+        func = option(func)
     return func
 
 

@@ -1,0 +1,194 @@
+"""The tables of the store, as typed SQLAlchemy 2 declarative models.
+
+Portable types only (the same models run on SQLite and PostgreSQL); timestamps are UTC-aware on
+both. Constraint and index names come from one naming convention so that Alembic migrations name
+them the same way on every database. These classes never leave :mod:`vacant.store`: the
+repository functions return the values of :mod:`vacant.routing.model`.
+
+Range lookup keys (see ``docs/store.md``): a numeric range stores its bounds as ``tel:`` URIs and,
+for the indexed "which ranges cover this number" query, a ``family`` (``+`` for a global number,
+then ``;ext=`` and the extension when there is one) and two order keys, the number of digits as
+two zero-padded digits followed by the digits (``"11" + "14255550100"``). Within one family,
+comparing those keys as strings is comparing the numbers as numbers (:func:`order_key`), so the
+covering ranges of ``n`` are ``family = f(n) AND start_key <= k(n) AND end_key >= k(n)``, served by
+the index on ``(family, start_key, end_key)``. Pattern ranges have a NULL family and keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Column widths, from the rules of :mod:`vacant.routing.model` and :mod:`vacant.routing.numbers`.
+POOL_NAME_LEN = 253
+NAME_LEN = 256
+FILE_NAME_LEN = 255
+URI_LEN = 256
+#: ``tel:`` + ``+`` + 18 digits + ``;ext=`` + 10 digits.
+TEL_URI_LEN = 40
+#: ``+`` + ``;ext=`` + 10 digits.
+FAMILY_LEN = 16
+#: Two digits of length + up to 18 digits.
+KEY_LEN = 20
+PATTERN_LEN = 512
+UUID_LEN = 36
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite keeps no zone: it is added back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PoolRow(Base):
+    __tablename__ = "pools"
+
+    name: Mapped[str] = mapped_column(String(POOL_NAME_LEN), primary_key=True)
+    backup: Mapped[str | None] = mapped_column(String(POOL_NAME_LEN), ForeignKey("pools.name"))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class AnnouncementFileRow(Base):
+    __tablename__ = "announcement_files"
+    __table_args__ = (UniqueConstraint("pool", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN), ForeignKey("pools.name"))
+    name: Mapped[str] = mapped_column(String(FILE_NAME_LEN))
+    media_type: Mapped[str] = mapped_column(String(NAME_LEN))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnnouncementRow(Base):
+    __tablename__ = "announcements"
+    __table_args__ = (
+        UniqueConstraint("pool", "name"),
+        # The audio file must be one imported into the announcement's pool (NULL: no file).
+        ForeignKeyConstraint(
+            ["pool", "audio_file"], ["announcement_files.pool", "announcement_files.name"]
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN), ForeignKey("pools.name"))
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    audio_file: Mapped[str | None] = mapped_column(String(FILE_NAME_LEN))
+    tts_text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(URI_LEN))
+
+
+class RangeRow(Base):
+    __tablename__ = "ranges"
+    __table_args__ = (
+        CheckConstraint(
+            "(pattern IS NULL AND start_number IS NOT NULL AND end_number IS NOT NULL"
+            " AND family IS NOT NULL AND start_key IS NOT NULL AND end_key IS NOT NULL)"
+            " OR (pattern IS NOT NULL AND start_number IS NULL AND end_number IS NULL"
+            " AND family IS NULL AND start_key IS NULL AND end_key IS NULL)",
+            name="numbers_or_pattern",
+        ),
+        CheckConstraint("(announcement_id IS NULL) <> (auto_attendant IS NULL)", name="one_target"),
+        CheckConstraint("priority >= 0", name="priority"),
+        Index(None, "family", "start_key", "end_key"),
+        Index(None, "priority", "position"),
+        Index(None, "announcement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    start_number: Mapped[str | None] = mapped_column(String(TEL_URI_LEN))
+    end_number: Mapped[str | None] = mapped_column(String(TEL_URI_LEN))
+    family: Mapped[str | None] = mapped_column(String(FAMILY_LEN))
+    start_key: Mapped[str | None] = mapped_column(String(KEY_LEN))
+    end_key: Mapped[str | None] = mapped_column(String(KEY_LEN))
+    pattern: Mapped[str | None] = mapped_column(String(PATTERN_LEN))
+    # Not a foreign key: removing an announcement leaves the id dangling (calls get busy), as Lync.
+    announcement_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    auto_attendant: Mapped[str | None] = mapped_column(String(TEL_URI_LEN))
+    priority: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AssignedNumberRow(Base):
+    __tablename__ = "assigned_numbers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(TEL_URI_LEN), unique=True)
+    uri: Mapped[str] = mapped_column(String(URI_LEN))
+    owner: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+
+
+class NormalisationRuleRow(Base):
+    __tablename__ = "normalisation_rules"
+    __table_args__ = (Index(None, "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    pattern: Mapped[str] = mapped_column(String(PATTERN_LEN))
+    translation: Mapped[str] = mapped_column(String(PATTERN_LEN))
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConfigVersionRow(Base):
+    """One row: a counter every configuration write bumps (the SIP server polls it to reload)."""
+
+    __tablename__ = "config_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

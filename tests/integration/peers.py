@@ -1,0 +1,272 @@
+"""Real peers for the integration tests: a ``vacant serve`` subprocess and Debian's SIPp.
+
+Both talk on 127.0.0.1 only, and every SIPp run is bounded in calls and time. A missing binary
+fails the test (DESIGN.md §9: no skip hides a missing component; ``make test`` installs them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+LOCALHOST = "127.0.0.1"
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port free for both UDP and TCP on loopback (SIP listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, kind) as first:
+            first.bind((LOCALHOST, 0))
+            port: int = first.getsockname()[1]
+            other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
+            with socket.socket(socket.AF_INET, other) as second:
+                try:
+                    second.bind((LOCALHOST, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port")
+
+
+def require(binary: str) -> str:
+    found = shutil.which(binary)
+    if found is None:
+        pytest.fail(f"{binary} is not installed (make test installs it)", pytrace=False)
+    return found
+
+
+@dataclass
+class VacantServer:
+    """A running ``vacant serve``; ``stop()`` sends SIGTERM and returns the exit code."""
+
+    process: subprocess.Popen[str]
+    sip_port: int
+    http_port: int
+    log: Path
+    lines: list[str] = field(default_factory=list)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(db_url: str, workdir: Path, *extra: str, ready: str = "listening") -> VacantServer:
+    """Start ``vacant serve`` on free loopback ports and wait until it says it is listening."""
+    sip_port, http_port = free_port(), free_port(socket.SOCK_STREAM)
+    log = workdir / f"vacant-{sip_port}.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "vacant",
+        "--db",
+        db_url,
+        "-v",
+        "serve",
+        "--sip",
+        f"udp:{LOCALHOST}:{sip_port}",
+        "--sip",
+        f"tcp:{LOCALHOST}:{sip_port}",
+        "--http",
+        f"{LOCALHOST}:{http_port}",
+        *extra,
+    ]
+    handle = log.open("w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        argv, stdout=handle, stderr=subprocess.STDOUT, text=True, cwd=workdir, env=env
+    )
+    handle.close()
+    server = VacantServer(process, sip_port, http_port, log)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if ready in server.output():
+            return server
+        if process.poll() is not None:
+            pytest.fail(f"vacant serve exited {process.returncode}:\n{server.output()}")
+        time.sleep(0.05)
+    server.stop()
+    pytest.fail(f"vacant serve did not become ready:\n{server.output()}")
+
+
+# --- SIPp ------------------------------------------------------------------------------------
+
+_INVITE = """\
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=sipp 1 1 IN IP4 [media_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 8 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+"""
+
+_ACK = """\
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+"""
+
+_CANCEL = """\
+CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+"""
+
+
+def _send(message: str, retrans: bool = True, start_rtd: bool = False) -> str:
+    attrs = ' retrans="500"' if retrans else ""
+    attrs += ' start_rtd="true"' if start_rtd else ""
+    return f"  <send{attrs}><![CDATA[\n{message}\n]]></send>\n"
+
+
+def _checks(checks: dict[str, str]) -> tuple[str, str]:
+    """SIPp actions that fail the call unless each header matches, and the variable uses that
+    SIPp requires (an unused variable is a fatal scenario error)."""
+    if not checks:
+        return "", ""
+    body = "".join(
+        f'      <ereg regexp="{escape(regexp)}" search_in="hdr" header="{escape(header)}"'
+        f' check_it="true" assign_to="dummy{i}"/>\n'
+        for i, (header, regexp) in enumerate(checks.items())
+    )
+    uses = "".join(f'  <Reference variables="dummy{i}"/>\n' for i in range(len(checks)))
+    return f"    <action>\n{body}    </action>\n", uses
+
+
+def invite_scenario(status: int, checks: dict[str, str] | None = None) -> str:
+    """INVITE, optional 100, the final ``status`` (headers checked by regexp), then ACK."""
+    action, uses = _checks(checks or {})
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="invite">\n'
+        + _send(_INVITE, start_rtd=True)
+        + '  <recv response="100" optional="true"/>\n'
+        + f'  <recv response="{status}" rtd="true">\n{action}  </recv>\n'
+        + _send(_ACK, retrans=False)
+        + uses
+        + "</scenario>\n"
+    )
+
+
+def options_scenario(checks: dict[str, str]) -> str:
+    message = """\
+OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Accept: application/sdp
+Content-Length: 0
+"""
+    action, uses = _checks(checks)
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="options">\n'
+        + _send(message)
+        + f'  <recv response="200">\n{action}  </recv>\n'
+        + uses
+        + "</scenario>\n"
+    )
+
+
+@dataclass(frozen=True)
+class SippResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_sipp(
+    scenario: str,
+    server: VacantServer,
+    workdir: Path,
+    *,
+    number: str,
+    transport: str = "u1",
+    calls: int = 1,
+    rate: int = 10,
+    timeout: float = 30.0,
+    extra: tuple[str, ...] = (),
+) -> SippResult:
+    """Run SIPp with ``scenario`` against the server; bounded in calls and time."""
+    sipp = require("sipp")
+    path = workdir / f"scenario-{time.monotonic_ns()}.xml"
+    path.write_text(scenario)
+    argv = [
+        sipp,
+        f"{LOCALHOST}:{server.sip_port}",
+        "-sf",
+        str(path),
+        "-s",
+        number,
+        "-i",
+        LOCALHOST,
+        "-mi",
+        LOCALHOST,
+        "-p",
+        "0",
+        "-t",
+        transport,
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-nostdin",
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-recv_timeout",
+        "5000",
+        *extra,
+    ]
+    result = subprocess.run(
+        argv, capture_output=True, text=True, cwd=workdir, timeout=timeout + 15, check=False
+    )
+    return SippResult(result.returncode, result.stdout + result.stderr)

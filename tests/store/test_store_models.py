@@ -1,0 +1,73 @@
+"""Pieces of the store that need no database: the UTC column type, the UNSET sentinel, keys."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.dialects import sqlite
+
+from vacant.routing.numbers import Number, order_key
+from vacant.store.models import UTCDateTime
+from vacant.store.ranges import no_gc
+from vacant.store.repository import UNSET, Unset
+from vacant.store.rows import number_family, number_from_uri, number_key
+
+DIALECT = sqlite.dialect()
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def test_utc_datetime_stores_utc_and_reads_it_back_aware() -> None:
+    column = UTCDateTime()
+    local = datetime(2026, 1, 1, 12, 0, tzinfo=PLUS_TWO)
+    assert column.process_bind_param(local, DIALECT) == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert column.process_bind_param(None, DIALECT) is None
+    naive = datetime(2026, 1, 1, 10, 0)  # noqa: DTZ001 - what SQLite gives back
+    assert column.process_result_value(naive, DIALECT) == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert column.process_result_value(local, DIALECT) == local
+    assert column.process_result_value(local, DIALECT).tzinfo is UTC  # type: ignore[union-attr]
+    assert column.process_result_value(None, DIALECT) is None
+
+
+def test_utc_datetime_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        UTCDateTime().process_bind_param(datetime(2026, 1, 1), DIALECT)  # noqa: DTZ001
+
+
+def test_unset_is_a_single_named_value() -> None:
+    assert repr(UNSET) == "UNSET"
+    assert isinstance(UNSET, Unset)
+    assert list(Unset) == [UNSET]
+
+
+@pytest.mark.parametrize(
+    ("uri", "number", "family", "key"),
+    [
+        ("tel:+14255550100", Number("+14255550100"), "+", "1114255550100"),
+        ("tel:+1;ext=12", Number("+1", "12"), "+;ext=12", "011"),
+        ("tel:4000", Number("4000"), "", "044000"),
+    ],
+)
+def test_number_keys(uri: str, number: Number, family: str, key: str) -> None:
+    assert number_from_uri(uri) == number
+    assert number.uri == uri
+    assert (number_family(number), number_key(number)) == (family, key)
+
+
+def test_number_keys_order_like_order_key() -> None:
+    numbers = [Number(d) for d in ["9", "10", "0999", "1000", "99999", "123456789012345678"]]
+    assert sorted(numbers, key=number_key) == sorted(numbers, key=order_key)
+
+
+def test_no_gc_restores_the_collector_state() -> None:
+    with no_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with no_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
