@@ -5,17 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_STAMP := $(VENV)/.debian
-DEMO_DB ?= demo.db
 # Debian packages the test suite drives as real peers (command -> package).
 DEB_PEERS := sipp:sip-tester
 
-.PHONY: run test check unit deps debian demo bench clean
+.PHONY: run test check deps debian bench clean
 
+# vacant's embedded default: SQLite in ./vacant.db; the demo configuration goes into a new one.
 run: $(STAMP)
-	@rm -f $(DEMO_DB)
-	$(BIN)/vacant --db sqlite:///$(DEMO_DB) db upgrade
-	$(BIN)/vacant --db sqlite:///$(DEMO_DB) config import scripts/demo.yaml
-	$(BIN)/vacant --db sqlite:///$(DEMO_DB) serve
+	@fresh=$$(test -f vacant.db || echo yes); \
+	$(BIN)/vacant db upgrade && \
+	if [ -n "$$fresh" ]; then $(BIN)/vacant config import scripts/demo.yaml; fi
+	exec $(BIN)/vacant serve
 
 test: $(STAMP) debian check
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/routing.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage $(DEMO_DB)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage

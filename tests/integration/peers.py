@@ -233,6 +233,8 @@ def run_sipp(
     calls: int = 1,
     rate: int = 10,
     timeout: float = 30.0,
+    host: str = LOCALHOST,
+    local: str = LOCALHOST,
     extra: tuple[str, ...] = (),
 ) -> SippResult:
     """Run SIPp with ``scenario`` against the server; bounded in calls and time."""
@@ -240,32 +242,11 @@ def run_sipp(
     path = workdir / f"scenario-{time.monotonic_ns()}.xml"
     path.write_text(scenario)
     argv = [
-        sipp,
-        f"{LOCALHOST}:{server.sip_port}",
-        "-sf",
-        str(path),
-        "-s",
-        number,
-        "-i",
-        LOCALHOST,
-        "-mi",
-        LOCALHOST,
-        "-p",
-        "0",
-        "-t",
-        transport,
-        "-m",
-        str(calls),
-        "-r",
-        str(rate),
-        "-nostdin",
-        "-timeout",
-        f"{int(timeout)}s",
-        "-timeout_error",
-        "-recv_timeout",
-        "5000",
-        *extra,
-    ]
+        sipp, f"{host}:{server.sip_port}", "-sf", str(path), "-s", number,
+        "-i", local, "-mi", local, "-p", "0", "-t", transport,
+        "-m", str(calls), "-r", str(rate), "-nostdin", "-timeout", f"{int(timeout)}s",
+        "-timeout_error", "-recv_timeout", "5000", *extra,
+    ]  # fmt: skip
     result = subprocess.run(
         argv, capture_output=True, text=True, cwd=workdir, timeout=timeout + 15, check=False
     )

@@ -14,7 +14,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from vacant import __version__
-from vacant.cli.commands import announcements, config, numbers, pools, ranges, route
+from vacant.cli.commands import announcements, calls, config, numbers, pools, ranges, route, serve
 from vacant.cli.context import DEFAULT_DB, CliContext
 from vacant.errors import ConfigError, StoreError, VacantError, ValidationError
 
@@ -40,7 +40,7 @@ def cli(ctx: click.Context, db_url: str, verbose: int) -> None:
     ctx.obj = ctx.with_resource(CliContext(db_url))
 
 
-for module in (config, pools, announcements, ranges, numbers, route):
+for module in (config, pools, announcements, ranges, numbers, route, calls, serve):
     module.register(cli)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -192,3 +193,22 @@ class ConfigVersionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class CallRow(Base):
+    """A call record (CDR): one row per INVITE vacant answered."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index(None, "started"), Index(None, "dialled"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    started: Mapped[datetime] = mapped_column(UTCDateTime())
+    call_id: Mapped[str] = mapped_column(String(NAME_LEN))
+    caller: Mapped[str] = mapped_column(String(URI_LEN))
+    dialled: Mapped[str] = mapped_column(String(URI_LEN))
+    normalised: Mapped[str | None] = mapped_column(String(URI_LEN), nullable=True)
+    decision: Mapped[str] = mapped_column(String(32))
+    range_name: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float] = mapped_column(Float)
+    pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))

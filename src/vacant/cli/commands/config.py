@@ -1,8 +1,7 @@
-"""``vacant db``, ``vacant config`` (export/import as YAML) and ``vacant serve``."""
+"""``vacant db`` and ``vacant config`` (export/import as YAML)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,9 +9,11 @@ import yaml
 
 from vacant.cli.context import CliContext, pass_cli
 from vacant.errors import ValidationError
-from vacant.service.app import serve_forever
 from vacant.store import repository as repo
 from vacant.store.engine import upgrade
+
+#: Imports smaller than this finish too fast to need progress lines.
+PROGRESS_FROM = 1000
 
 
 @click.group("db")
@@ -66,7 +67,8 @@ def import_(cli: CliContext, file: Path, dry_run: bool) -> None:
         )
 
     def progress(done: int) -> None:
-        click.echo(f"  {done} items checked", err=True)
+        if done >= PROGRESS_FROM:
+            click.echo(f"  {done} items checked", err=True)
 
     with cli.session() as s:
         changes = repo.import_config(s, document, progress=progress)
@@ -78,17 +80,6 @@ def import_(cli: CliContext, file: Path, dry_run: bool) -> None:
     click.echo(f"{verb} {len(changes)} item(s)" + (" (dry run)" if dry_run else ""), err=True)
 
 
-@click.command("serve")
-@click.option("--pool", default="default", show_default=True, help="The pool this server is in.")
-@click.option("--sip", "sip", multiple=True, help="Listener, e.g. udp:0.0.0.0:5060 (repeatable).")
-@click.option("--http", default="127.0.0.1:8080", show_default=True, help="HTTP address.")
-@pass_cli
-def serve(cli: CliContext, pool: str, sip: tuple[str, ...], http: str) -> None:
-    """Run the server until SIGTERM or Ctrl-C."""
-    sys.exit(serve_forever(cli.engine, pool=pool, sip=list(sip), http=http, report=click.echo))
-
-
 def register(cli: click.Group) -> None:
     cli.add_command(db_group)
     cli.add_command(config_group)
-    cli.add_command(serve)

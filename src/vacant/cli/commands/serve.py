@@ -1,0 +1,125 @@
+"""``vacant serve``: the SIP application server, with /metrics and /healthz on --http."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+from collections.abc import Iterator
+
+import click
+import uvicorn
+import uvloop
+
+from vacant.api.app import create_app
+from vacant.cli.context import CliContext, pass_cli
+from vacant.errors import ConfigError
+from vacant.service.app import Application, ServeOptions
+from vacant.service.call import Network
+from vacant.transport.listeners import parse_http, parse_listen
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn inside vacant's loop: vacant owns the signals (it drains SIP calls first)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(v, strict=False) for v in values)
+    except ValueError as exc:
+        raise ConfigError(f"--trust: {exc}") from None
+
+
+@click.command("serve")
+@click.option("--pool", default="default", show_default=True, help="The pool this server is in.")
+@click.option(
+    "--sip",
+    "sip",
+    multiple=True,
+    metavar="TRANSPORT:HOST:PORT",
+    help="SIP listener: udp:, tcp: or tls: (repeatable; IPv6 as [::1]). "
+    "Default: udp and tcp on 0.0.0.0:5060.",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate for tls:.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for tls:.")
+@click.option("--http", default="127.0.0.1:8080", show_default=True, help="/metrics, /healthz.")
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="CIDR",
+    help="Networks allowed to send INVITEs (repeatable). Default: loopback only.",
+)
+@click.option("--domain", help="Domain for auto-attendant redirects (sip:+N@DOMAIN;user=phone).")
+@click.option(
+    "--max-calls",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Calls in progress above which new INVITEs get 503.",
+)
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(min=1),
+    default=50_000.0,
+    show_default=True,
+    help="New calls per second above which INVITEs get 503.",
+)
+@pass_cli
+def serve(
+    cli: CliContext,
+    pool: str,
+    sip: tuple[str, ...],
+    tls_cert: str | None,
+    tls_key: str | None,
+    http: str,
+    trust: tuple[str, ...],
+    domain: str | None,
+    max_calls: int,
+    max_rate: float,
+) -> None:
+    """Answer SIP calls with the routing decision until SIGTERM or Ctrl-C."""
+    defaults = ServeOptions()
+    options = ServeOptions(
+        pool=pool,
+        sip=tuple(parse_listen(s) for s in sip) or defaults.sip,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted=_networks(trust) or defaults.trusted,
+        domain=domain,
+        max_calls=max_calls,
+        max_rate=max_rate,
+    )
+    http_host, http_port = parse_http(http)
+    application = Application(cli.engine, options, report=click.echo)
+    config = uvicorn.Config(
+        create_app(application),
+        host=http_host,
+        port=http_port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+    )
+    web = _HttpServer(config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        http_task = asyncio.create_task(web.serve())  # owned: stopped and awaited below
+        try:
+            await application.run(stop)
+        finally:
+            web.should_exit = True
+            await http_task
+
+    uvloop.run(main())
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serve)

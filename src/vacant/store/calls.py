@@ -1,0 +1,72 @@
+"""Call records (CDRs): written in batches by the server, read by ``vacant calls list``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from vacant.store.models import CallRow
+
+MAX_FIELD = 256
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One INVITE and what became of it. ``duration`` is in seconds from INVITE to the end."""
+
+    started: datetime
+    call_id: str
+    caller: str
+    dialled: str
+    normalised: str | None
+    decision: str
+    range_name: str | None
+    status: int
+    duration: float
+    pool: str
+
+
+def add_calls(s: Session, records: Sequence[CallRecord]) -> None:
+    """Insert a batch of records (one round trip); over-long peer-supplied text is cut."""
+    if records:
+        rows = [
+            {k: v[:MAX_FIELD] if isinstance(v, str) else v for k, v in asdict(r).items()}
+            for r in records
+        ]
+        s.execute(insert(CallRow), rows)
+
+
+def list_calls(
+    s: Session,
+    *,
+    since: datetime | None = None,
+    number: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CallRecord]:
+    """Newest first; ``number`` matches the dialled or the normalised number exactly."""
+    query = select(CallRow).order_by(CallRow.started.desc(), CallRow.id.desc())
+    if since is not None:
+        query = query.where(CallRow.started >= since)
+    if number is not None:
+        query = query.where((CallRow.dialled == number) | (CallRow.normalised == number))
+    rows = s.scalars(query.limit(limit).offset(offset))
+    return [
+        CallRecord(
+            started=r.started,
+            call_id=r.call_id,
+            caller=r.caller,
+            dialled=r.dialled,
+            normalised=r.normalised,
+            decision=r.decision,
+            range_name=r.range_name,
+            status=r.status,
+            duration=r.duration,
+            pool=r.pool,
+        )
+        for r in rows
+    ]
