@@ -132,9 +132,10 @@ a=rtpmap:8 PCMA/8000
 a=rtpmap:101 telephone-event/8000
 """
 
+# RFC 3261 §17.1.1.3: the ACK for a non-2xx final response has the INVITE's branch.
 _ACK = """\
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_Via:]
 [last_From:]
 [last_To:]
 Call-ID: [call_id]

@@ -1,0 +1,94 @@
+"""Call records: batched writes off the call path, bounded when the store is down, and
+``vacant calls list`` (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from vacant.cli.commands.calls import parse_since
+from vacant.cli.main import main
+from vacant.errors import ValidationError
+from vacant.service.cdr import CdrWriter
+from vacant.store.calls import CallRecord, add_calls, list_calls
+from vacant.store.engine import make_engine, session_scope
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _record(n: int, dialled: str = "sip:+4930123@vacant", minutes_ago: int = 0) -> CallRecord:
+    return CallRecord(
+        started=NOW - timedelta(minutes=minutes_ago), call_id=f"c{n}", caller="sip:a@b",
+        dialled=dialled, normalised="+4930123", decision="not-found", range_name=None,
+        status=404, duration=0.001, pool="default",
+    )  # fmt: skip
+
+
+def test_writer_batches_records_and_drains_at_stop(engine: Engine) -> None:
+    writer = CdrWriter(engine, batch=10, interval=0.05)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer.run(stop))
+        for n in range(25):
+            writer.record(_record(n))
+        await asyncio.sleep(0.2)
+        writer.record(_record(99))
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+    assert writer.written == 26
+    assert writer.pending == 0
+    with session_scope(engine) as s:
+        assert len(list_calls(s, limit=1000)) == 26
+
+
+def test_writer_keeps_records_while_the_store_fails_and_bounds_memory(tmp_path: Path) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no calls table
+    try:
+        writer = CdrWriter(broken, batch=5, max_buffer=8)
+        for n in range(10):
+            writer.record(_record(n))
+        assert writer.dropped == 2
+        asyncio.run(writer.flush())
+        assert writer.failures == 1
+        assert writer.pending == 8  # nothing lost beyond the bound
+    finally:
+        broken.dispose()
+
+
+def test_calls_list_filters_by_number_and_since(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            add_calls(s, [_record(1, minutes_ago=90), _record(2, "sip:+111@v"), _record(3)])
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["--db", db_url, "calls", "list", "--json", "--number", "+4930123"]) == 0
+    assert [r["call_id"] for r in json.loads(capsys.readouterr().out)] == ["c3", "c2", "c1"]
+    assert main(["--db", db_url, "calls", "list", "--json", "--number", "sip:+111@v"]) == 0
+    assert [r["call_id"] for r in json.loads(capsys.readouterr().out)] == ["c2"]
+    assert main(["--db", db_url, "calls", "list", "--since", "2026-11-26T11:00:00"]) == 0
+    out = capsys.readouterr().out
+    assert "c1" not in out.splitlines()[0]
+    assert out.count("not-found") == 2
+    assert main(["--db", db_url, "calls", "list", "--since", "yesterday"]) == 2
+    assert "since" in capsys.readouterr().err
+
+
+def test_since_accepts_relative_and_iso_times() -> None:
+    assert parse_since("30m", NOW) == NOW - timedelta(minutes=30)
+    assert parse_since("2h", NOW) == NOW - timedelta(hours=2)
+    assert parse_since("7d", NOW) == NOW - timedelta(days=7)
+    assert parse_since("2026-11-26T10:00:00+01:00", NOW) == datetime(2026, 11, 26, 9, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="since"):
+        parse_since("soon", NOW)
