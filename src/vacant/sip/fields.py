@@ -1,0 +1,333 @@
+"""Typed views of header field values, parsed on demand from the strings ``Headers`` keeps.
+
+Every ``parse`` takes one field value (one element of a list header) and raises only
+``ParseError``; every view is a frozen value whose ``str()`` is a canonical rendering that
+parses back to an equal value. Messages cache the views they hand out (``Message.top_via``, ...).
+"""
+
+from dataclasses import dataclass, replace
+from typing import Final, Self
+
+from vacant.errors import ParseError
+from vacant.sip import grammar
+from vacant.sip.uri import (
+    EMPTY_PARAMS,
+    Params,
+    SipUri,
+    Uri,
+    format_host,
+    is_ipv4,
+    is_ipv6,
+    parse_host,
+    parse_port,
+    parse_uri,
+)
+
+# RFC 3261 §8.1.1.7: a branch that starts with this was made by an RFC 3261 element.
+MAGIC_COOKIE: Final = "z9hG4bK"
+_MAX_CSEQ: Final = 2**32 - 1  # §8.1.1.5: "expressible as a 32-bit unsigned integer"
+_MAX_HOPS: Final = 255  # §20.22: "an integer in the range 0-255"
+
+
+def _fail(what: str, text: str) -> ParseError:
+    return ParseError(f"invalid {what}: {text[:80]!r}")
+
+
+def parse_params(text: str, pos: int = 0) -> Params:
+    """``*( SEMI generic-param )`` from ``pos`` to the end of ``text`` (§25.1).
+
+    Whitespace may surround ";" and "=" (SEMI, EQUAL); a quoted-string value keeps its quotes.
+
+    Raises:
+        ParseError: anything but parameters (and trailing whitespace) follows ``pos``.
+    """
+    items: list[tuple[str, str | None]] = []
+    end = len(text)
+    while pos < end:
+        match = grammar.GENERIC_PARAM.match(text, pos)
+        if match is None:
+            if text[pos:].strip(grammar.WSP):
+                raise _fail("parameters", text[pos:])
+            break
+        value = match.group(2)
+        pos = match.end()
+        if value is None and pos > match.end(1):  # '=' then an opening DQUOTE
+            closed = grammar.QUOTED_BODY.match(text, pos)
+            if closed is None:
+                raise _fail("quoted parameter value", text[pos - 1 :])
+            value = text[pos - 1 : closed.end()]
+            pos = closed.end()
+        items.append((match.group(1), value))
+    return Params(tuple(items))
+
+
+def format_params(params: Params) -> str:
+    """Header parameters as ``;name=value`` text (values are written as stored)."""
+    return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in params)
+
+
+def _digits(text: str, limit: int, what: str) -> int:
+    """``1*DIGIT`` no larger than ``limit``, without ever converting a huge digit string."""
+    if grammar.DIGITS.fullmatch(text) is None:
+        raise _fail(what, text)
+    significant = text.lstrip("0") or "0"
+    if len(significant) > len(str(limit)) or int(significant) > limit:
+        raise _fail(what, text)
+    return int(significant)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Via:
+    """One ``via-parm`` (§20.42): sent-protocol, sent-by and parameters.
+
+    ``host`` has no IPv6 brackets; ``transport`` is upper-cased (transport names are tokens, and
+    tokens compare case-insensitively, §7.3.1).
+    """
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: Params = EMPTY_PARAMS
+    protocol: str = "SIP/2.0"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse one via-parm, checking the parameters RFC 3261 and RFC 3581 give meaning to.
+
+        Raises:
+            ParseError: not a via-parm, or a malformed branch, received, rport, maddr or ttl.
+        """
+        match = grammar.VIA_HEAD.match(text)
+        if match is None:
+            raise _fail("Via", text)
+        name, version, transport, host_text, port_text = match.groups()
+        host = parse_host(host_text)
+        port = parse_port(port_text) if port_text is not None else None
+        params = parse_params(text, match.end())
+        for key, value in params:
+            _check_via_param(key.lower(), value, text)
+        return cls(
+            transport=transport.upper(),
+            host=host,
+            port=port,
+            params=params,
+            protocol=f"{name.upper()}/{version}",
+        )
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port is not None else ""
+        return (
+            f"{self.protocol}/{self.transport} {format_host(self.host)}{port}"
+            f"{format_params(self.params)}"
+        )
+
+    @property
+    def branch(self) -> str | None:
+        """The branch parameter (§8.1.1.7), the transaction id in RFC 3261 matching."""
+        return self.params.get("branch")
+
+    @property
+    def sent_by(self) -> tuple[str, int | None]:
+        """(host, port) of sent-by; port ``None`` means the transport's default (§18.2.2)."""
+        return self.host, self.port
+
+    @property
+    def received(self) -> str | None:
+        """The received parameter without any IPv6 brackets (§18.2.1, RFC 5118 §4.5)."""
+        value = self.params.get("received")
+        if value is not None and value.startswith("["):
+            return value[1:-1]
+        return value
+
+    @property
+    def rport(self) -> int | None:
+        """The rport value a server filled in (RFC 3581 §4), else ``None``."""
+        value = self.params.get("rport")
+        return int(value) if value is not None else None
+
+    @property
+    def rport_requested(self) -> bool:
+        """Whether the client asked for rport (the parameter present without a value)."""
+        return "rport" in self.params and self.params.get("rport") is None
+
+    @property
+    def maddr(self) -> str | None:
+        """The maddr parameter, unbracketed (§18.2.2)."""
+        value = self.params.get("maddr")
+        return parse_host(value) if value is not None else None
+
+    @property
+    def ttl(self) -> int | None:
+        """The ttl parameter (§20.42)."""
+        value = self.params.get("ttl")
+        return int(value) if value is not None else None
+
+
+def _check_via_param(key: str, value: str | None, text: str) -> None:
+    match key:
+        case "branch":  # via-branch = "branch" EQUAL token
+            if value is None or not grammar.is_token(value):
+                raise _fail("Via branch", text)
+        case "received":  # via-received = "received" EQUAL (IPv4address / IPv6address)
+            bare = value[1:-1] if value is not None and value.startswith("[") else value
+            if bare is None or not (is_ipv4(bare) or is_ipv6(bare)):
+                raise _fail("Via received", text)
+        case "rport":  # RFC 3581: response-port = "rport" [EQUAL 1*DIGIT]
+            if value is not None:
+                parse_port(value)
+        case "maddr":  # via-maddr = "maddr" EQUAL host
+            if value is None:
+                raise _fail("Via maddr", text)
+            parse_host(value)
+        case "ttl":  # via-ttl = "ttl" EQUAL ttl ; ttl = 1*3DIGIT ; 0 to 255
+            if value is None or len(value) > 3:
+                raise _fail("Via ttl", text)
+            _digits(value, 255, "Via ttl")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameAddr:
+    """From, To, Contact, Route, Record-Route, Refer-To values: name-addr or addr-spec + params.
+
+    ``display_name`` is unquoted and unescaped, ``None`` when absent. ``params`` are the header
+    parameters (``tag``, ``expires``, ``q``, ...), not the URI's.
+    """
+
+    uri: Uri
+    display_name: str | None = None
+    params: Params = EMPTY_PARAMS
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``( name-addr / addr-spec ) *( SEMI generic-param )`` (§20.10, §20.20, §20.39).
+
+        For an addr-spec written without ``<>``, parameters after it belong to the header field,
+        and the URI may not contain ";", "," or "?" (§20.10; RFC 4475 §3.1.2.13, §3.3.12).
+
+        Raises:
+            ParseError: a broken quoted-string, spaces inside ``<>`` (RFC 4475 §3.1.2.14), a
+                display name that is neither tokens nor quoted (§3.1.2.15), or a bad URI.
+        """
+        text = text.strip(grammar.WSP)
+        display: str | None = None
+        if text.startswith('"'):
+            closed = grammar.QUOTED_BODY.match(text, 1)
+            if closed is None:
+                raise _fail("display name", text)
+            display = grammar.unquote(text[1 : closed.end() - 1])
+            open_at = text.find("<", closed.end())
+            if open_at < 0 or text[closed.end() : open_at].strip(grammar.WSP):
+                raise _fail("name-addr", text)
+        else:
+            open_at = text.find("<")
+            if open_at < 0:
+                uri_text, _, _ = text.partition(";")
+                uri_text = uri_text.rstrip(grammar.WSP)
+                if "?" in uri_text:
+                    raise _fail("addr-spec (needs <> around a URI with headers)", text)
+                return cls(uri=parse_uri(uri_text), params=parse_params(text, len(uri_text)))
+            tokens = text[:open_at].rstrip(grammar.WSP)
+            if tokens:
+                if grammar.DISPLAY_TOKENS.fullmatch(tokens) is None:
+                    raise _fail("display name", text)
+                display = tokens
+        close_at = text.find(">", open_at)
+        if close_at < 0:
+            raise _fail("name-addr", text)
+        uri = parse_uri(text[open_at + 1 : close_at])
+        return cls(uri=uri, display_name=display, params=parse_params(text, close_at + 1))
+
+    def __str__(self) -> str:
+        name = "" if self.display_name is None else grammar.quote(self.display_name) + " "
+        return f"{name}<{self.uri}>{format_params(self.params)}"
+
+    @property
+    def tag(self) -> str | None:
+        """The tag parameter (§19.3): the dialog id's local or remote part."""
+        return self.params.get("tag")
+
+    def with_tag(self, tag: str) -> "NameAddr":
+        """A copy with ``tag`` set."""
+        return replace(self, params=self.params.replace("tag", tag))
+
+    @property
+    def sip_uri(self) -> SipUri | None:
+        """The URI if it is a SIP or SIPS URI, else ``None``."""
+        return self.uri if isinstance(self.uri, SipUri) else None
+
+
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    """The CSeq value (§20.16): sequence number and method."""
+
+    number: int
+    method: str
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``1*DIGIT LWS Method``; the number must fit in 32 bits (§8.1.1.5).
+
+        Raises:
+            ParseError: malformed, or a number above 2**32-1 (RFC 4475 §3.1.2.4).
+        """
+        match = grammar.CSEQ.fullmatch(text)
+        if match is None:
+            raise _fail("CSeq", text)
+        return cls(_digits(match.group(1), _MAX_CSEQ, "CSeq number"), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+class MaxForwards(int):
+    """The Max-Forwards value (§20.22), an int in 0..255."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``1*DIGIT`` in 0..255 (leading zeros allowed, RFC 4475 §3.1.1.1).
+
+        Raises:
+            ParseError: not digits, or above 255 (RFC 4475 §3.1.2.4).
+        """
+        return cls(_digits(text, _MAX_HOPS, "Max-Forwards"))
+
+
+class ContentLength(int):
+    """The Content-Length value (§20.14), an int; at most 10 significant digits are read."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``1*DIGIT`` (never negative: RFC 4475 §3.1.2.3).
+
+        Raises:
+            ParseError: not digits, or absurdly large (more than 2**32-1).
+        """
+        return cls(_digits(text, _MAX_CSEQ, "Content-Length"))
+
+
+def parse_call_id(text: str) -> str:
+    """Check a Call-ID (§25.1 ``callid = word [ "@" word ]``) and return it.
+
+    Raises:
+        ParseError: empty or not a callid.
+    """
+    if grammar.CALLID.fullmatch(text) is None:
+        raise _fail("Call-ID", text)
+    return text
+
+
+def parse_media_type(text: str) -> str:
+    """The ``type/subtype`` of a Content-Type value (§20.15), lower-cased, parameters dropped.
+
+    Raises:
+        ParseError: not ``token "/" token``, or a malformed parameter.
+    """
+    match = grammar.MEDIA_RANGE.match(text)
+    if match is None or "*" in match.groups():
+        raise _fail("media type", text)
+    parse_params(text, match.end())
+    return f"{match.group(1)}/{match.group(2)}".lower()

@@ -1,0 +1,374 @@
+"""SIP, SIPS and tel URIs: parse, render, and the %-escaping rules of RFC 3261 §19.1 / §25.1.
+
+Components are stored *unescaped* (``%41`` becomes ``A``; ``%00`` a NUL; octets that are not UTF-8
+survive as surrogate escapes), and ``str()`` escapes exactly the characters each component's
+grammar cannot carry, so ``SipUri.parse(str(uri)) == uri`` for every value. A parameter without a
+value (``;lr``) has the value ``None``.
+
+Hosts are stored without the brackets of an IPv6 reference: ``sip:[2001:db8::1]:5070`` has host
+``2001:db8::1`` and port 5070, and ``str()`` puts the brackets back.
+"""
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final, Self
+from urllib.parse import quote, unquote
+
+from vacant.errors import ParseError
+from vacant.sip import grammar
+
+# Characters each component may carry unescaped (besides ALPHA / DIGIT / "-" "." "_" "~",
+# which urllib.parse.quote never escapes): unreserved's mark plus the component's extras.
+_MARK: Final = "!*'()"
+_USER_SAFE: Final = _MARK + "&=+$,;?/"  # user-unreserved (§25.1)
+_PASSWORD_SAFE: Final = _MARK + "&=+$,"  # password (§25.1)
+_PARAM_SAFE: Final = _MARK + "[]/:&+$"  # param-unreserved (§25.1, RFC 3966 §3)
+_HEADER_SAFE: Final = _MARK + "[]/?:+$"  # hnv-unreserved (§25.1)
+_MAX_PORT: Final = 65535
+
+
+def _escape(text: str, safe: str) -> str:
+    return quote(text, safe=safe, encoding="utf-8", errors="surrogateescape")
+
+
+def _unescape(text: str) -> str:
+    # Only called on text a grammar pattern accepted, so every "%" starts a valid escape.
+    if "%" not in text:
+        return text
+    return unquote(text, encoding="utf-8", errors="surrogateescape")
+
+
+def _unescape_optional(text: str | None) -> str | None:
+    return None if text is None else _unescape(text)
+
+
+def _fail(what: str, text: str) -> ParseError:
+    return ParseError(f"invalid {what}: {text[:80]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Ordered ``;name[=value]`` parameters; names compare case-insensitively (§7.3.1).
+
+    Values are kept as they appear (a quoted-string keeps its quotes); ``None`` marks a parameter
+    written without ``=``.
+    """
+
+    items: tuple[tuple[str, str | None], ...] = ()
+
+    def get(self, name: str) -> str | None:
+        """The value of the first parameter called ``name`` (``None`` if absent or valueless)."""
+        lname = name.lower()
+        for key, value in self.items:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        lname = name.lower()
+        return any(key.lower() == lname for key, _ in self.items)
+
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def replace(self, name: str, value: str | None) -> "Params":
+        """A copy with ``name`` set to ``value`` (replacing every earlier occurrence in place)."""
+        lname = name.lower()
+        out: list[tuple[str, str | None]] = []
+        done = False
+        for key, old in self.items:
+            if key.lower() != lname:
+                out.append((key, old))
+            elif not done:
+                out.append((key, value))
+                done = True
+        if not done:
+            out.append((name, value))
+        return Params(tuple(out))
+
+    def remove(self, name: str) -> "Params":
+        """A copy without any parameter called ``name``."""
+        lname = name.lower()
+        return Params(tuple(item for item in self.items if item[0].lower() != lname))
+
+
+#: Parameters of a value that has none.
+EMPTY_PARAMS: Final = Params()
+
+
+def parse_host(text: str) -> str:
+    """Check a ``host`` (§25.1: hostname / IPv4address / IPv6reference) and return it unbracketed.
+
+    Raises:
+        ParseError: the text is not a host.
+    """
+    if text.startswith("["):
+        if not text.endswith("]") or not is_ipv6(text[1:-1]):
+            raise _fail("IPv6 reference", text)
+        return text[1:-1]
+    if is_ipv4(text):
+        return text
+    if grammar.HOSTNAME.fullmatch(text) is None:
+        raise _fail("host", text)
+    # toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum: the last label starts with a letter,
+    # which also keeps an out-of-range dotted quad such as 256.1.1.1 from passing as a name.
+    top = text.rstrip(".").rpartition(".")[2]
+    if not top[0].isalpha():
+        raise _fail("host", text)
+    return text
+
+
+def is_ipv4(text: str) -> bool:
+    """Whether ``text`` is an IPv4address (§25.1) with every octet at most 255."""
+    match = grammar.IPV4.fullmatch(text)
+    return match is not None and all(int(octet) <= 255 for octet in match.groups())
+
+
+def is_ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6address.
+
+    Accepts RFC 4291's forms, and also the form with three colons before an embedded IPv4 address
+    (``2001:db8:::192.0.2.1``) that RFC 3261's ABNF produces: RFC 5118 §4.10 says an implementation
+    must tolerate both.
+    """
+    if grammar.IPV6_CHARS.fullmatch(text) is None:
+        return False
+    head, sep, tail = text.partition(":::")
+    if sep:
+        if ":" in tail or "." not in tail:
+            return False
+        text = f"{head}::{tail}"
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def format_host(host: str) -> str:
+    """``host`` as it is written in a URI or Via: IPv6 addresses get their brackets (§19.1.1)."""
+    return f"[{host}]" if ":" in host else host
+
+
+def parse_port(text: str) -> int:
+    """A ``port`` (§25.1, 1*DIGIT) that fits in 16 bits.
+
+    Raises:
+        ParseError: not digits, or above 65535.
+    """
+    if len(text) > 5 or grammar.DIGITS.fullmatch(text) is None or int(text) > _MAX_PORT:
+        raise _fail("port", text)
+    return int(text)
+
+
+def _tel_params(text: str) -> Params:
+    """RFC 3966 ``*par``: ``*( ";" pname [ "=" pvalue ] )``, escapes resolved, after a ";"."""
+    items: list[tuple[str, str | None]] = []
+    for part in text.split(";"):
+        name, eq, value = part.partition("=")
+        if grammar.TEL_PNAME.fullmatch(name) is None or (
+            eq and grammar.PARAMCHARS.fullmatch(value) is None
+        ):
+            raise _fail("URI parameter", part)
+        items.append((_unescape(name), _unescape(value) if eq else None))
+    return Params(tuple(items))
+
+
+def _format_params(params: Params) -> str:
+    return "".join(
+        f";{_escape(name, _PARAM_SAFE)}"
+        if value is None
+        else f";{_escape(name, _PARAM_SAFE)}={_escape(value, _PARAM_SAFE)}"
+        for name, value in params
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipUri:
+    """A ``sip:`` or ``sips:`` URI (RFC 3261 §19.1), every component unescaped."""
+
+    scheme: str = "sip"
+    user: str | None = None
+    password: str | None = None
+    host: str
+    port: int | None = None
+    params: Params = EMPTY_PARAMS
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``SIP-URI`` / ``SIPS-URI`` (§25.1); the scheme is case-insensitive.
+
+        Raises:
+            ParseError: the text is not a SIP or SIPS URI.
+        """
+        scheme = text[:5].lower()
+        if scheme.startswith("sip:"):
+            scheme, pos = "sip", 4
+        elif scheme == "sips:":
+            scheme, pos = "sips", 5
+        else:
+            raise _fail("SIP URI", text)
+        match = grammar.SIP_URI_REST.fullmatch(text, pos)
+        if match is None:
+            raise _fail("SIP URI", text)
+        user, password, host_text, port_text, params_text, headers_text = match.groups()
+        host = parse_host(host_text)
+        port = parse_port(port_text) if port_text is not None else None
+        params: list[tuple[str, str | None]] = []
+        for part in params_text.split(";")[1:]:
+            name, eq, value = part.partition("=")
+            params.append((name, value if eq else None))
+        headers: list[tuple[str, str]] = []
+        if headers_text is not None:
+            for part in headers_text.split("&"):
+                name, _, value = part.partition("=")
+                headers.append((name, value))
+        if "%" in text:
+            user, password = _unescape_optional(user), _unescape_optional(password)
+            params = [(_unescape(n), _unescape_optional(v)) for n, v in params]
+            headers = [(_unescape(n), _unescape(v)) for n, v in headers]
+        return cls(
+            scheme=scheme,
+            user=user,
+            password=password,
+            host=host,
+            port=port,
+            params=Params(tuple(params)),
+            headers=tuple(headers),
+        )
+
+    def __str__(self) -> str:
+        parts = [self.scheme, ":"]
+        if self.user is not None:
+            parts.append(_escape(self.user, _USER_SAFE))
+            if self.password is not None:
+                parts += [":", _escape(self.password, _PASSWORD_SAFE)]
+            parts.append("@")
+        parts.append(format_host(self.host))
+        if self.port is not None:
+            parts.append(f":{self.port}")
+        parts.append(_format_params(self.params))
+        if self.headers:
+            parts.append("?")
+            parts.append(
+                "&".join(
+                    f"{_escape(n, _HEADER_SAFE)}={_escape(v, _HEADER_SAFE)}"
+                    for n, v in self.headers
+                )
+            )
+        return "".join(parts)
+
+    @property
+    def transport(self) -> str | None:
+        """The ``transport`` URI parameter, lower-cased (§19.1.1)."""
+        value = self.params.get("transport")
+        return value.lower() if value is not None else None
+
+    @property
+    def lr(self) -> bool:
+        """Whether the URI carries the ``lr`` (loose routing) parameter (§19.1.1)."""
+        return "lr" in self.params
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TelUri:
+    """A ``tel:`` URI (RFC 3966): the number as written, visual separators and all, and params.
+
+    ``;ext=``, ``;isub=`` and ``;phone-context=`` are ordinary parameters here; the properties
+    below read them.
+    """
+
+    number: str
+    params: Params = EMPTY_PARAMS
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``telephoneURI`` (RFC 3966 §3); the scheme is case-insensitive.
+
+        A local number without ``phone-context`` is accepted, though RFC 3966 §5.1.5 requires
+        senders to add one: the routing layer normalises it with its own plan.
+
+        Raises:
+            ParseError: the text is not a tel URI.
+        """
+        scheme, colon, rest = text.partition(":")
+        if not colon or scheme.lower() != "tel":
+            raise _fail("tel URI", text)
+        number, semi, params_text = rest.partition(";")
+        pattern = grammar.TEL_GLOBAL if number.startswith("+") else grammar.TEL_LOCAL
+        if pattern.fullmatch(number) is None:
+            raise _fail("tel URI number", text)
+        params = _tel_params(params_text) if semi else EMPTY_PARAMS
+        return cls(number=number, params=params)
+
+    def __str__(self) -> str:
+        return f"tel:{self.number}{_format_params(self.params)}"
+
+    @property
+    def scheme(self) -> str:
+        """Always ``"tel"``; every URI type has a ``scheme``."""
+        return "tel"
+
+    @property
+    def is_global(self) -> bool:
+        """Whether the number is a global number (starts with "+", RFC 3966 §5.1.4)."""
+        return self.number.startswith("+")
+
+    @property
+    def ext(self) -> str | None:
+        """The ``ext`` parameter (RFC 3966 §5.1.1)."""
+        return self.params.get("ext")
+
+    @property
+    def phone_context(self) -> str | None:
+        """The ``phone-context`` parameter (RFC 3966 §5.1.5)."""
+        return self.params.get("phone-context")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AbsoluteUri:
+    """Any other URI (``absoluteURI`` of §25.1), kept as scheme and the text after the colon."""
+
+    scheme: str
+    opaque: str
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse ``absoluteURI``: a scheme, ":", then uric characters only.
+
+        Raises:
+            ParseError: the text is not an absolute URI.
+        """
+        scheme, colon, rest = text.partition(":")
+        if not colon or grammar.SCHEME.fullmatch(scheme) is None or not rest:
+            raise _fail("URI", text)
+        if grammar.URIC.fullmatch(rest) is None:
+            raise _fail("URI", text)
+        return cls(scheme=scheme.lower(), opaque=rest)
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.opaque}"
+
+
+Uri = SipUri | TelUri | AbsoluteUri
+
+
+def parse_uri(text: str) -> Uri:
+    """Parse a Request-URI or addr-spec: a SIP/SIPS URI, a tel URI, or any absolute URI.
+
+    Raises:
+        ParseError: the text is not a URI (status hint 400).
+    """
+    scheme = text[:5].lower()
+    if scheme.startswith(("sip:", "sips:")):
+        return SipUri.parse(text)
+    if scheme.startswith("tel:"):
+        return TelUri.parse(text)
+    return AbsoluteUri.parse(text)

@@ -1,0 +1,141 @@
+"""RFC 3261 Table 4 and RFC 6026 timer values (``vacant.sip.timers``)."""
+
+import pytest
+
+from vacant.sip.timers import COMPACT_MIN, TIMER_C, TRYING_DELAY, TimerConfig, TimerHeap
+
+
+def test_base_values_default_to_rfc3261_section_17_1_1_1() -> None:
+    config = TimerConfig()
+    assert (config.t1, config.t2, config.t4) == (0.5, 4.0, 5.0)
+
+
+def test_timers_follow_rfc3261_table_4_over_udp() -> None:
+    config = TimerConfig()
+    assert config.timer_a == 0.5  # initially T1
+    assert config.timer_b == 32.0  # 64*T1
+    assert config.timer_c == TIMER_C == 180.0  # > 3 min, proxies only
+    assert config.timer_d(reliable=False) == 32.0  # > 32 s for UDP
+    assert config.timer_e == 0.5
+    assert config.timer_f == 32.0
+    assert config.timer_g == 0.5
+    assert config.timer_h == 32.0
+    assert config.timer_i(reliable=False) == 5.0  # T4
+    assert config.timer_j(reliable=False) == 32.0  # 64*T1
+    assert config.timer_k(reliable=False) == 5.0  # T4
+
+
+def test_timers_d_i_j_k_are_zero_over_reliable_transports_rfc3261_table_4() -> None:
+    config = TimerConfig()
+    assert config.timer_d(reliable=True) == 0.0
+    assert config.timer_i(reliable=True) == 0.0
+    assert config.timer_j(reliable=True) == 0.0
+    assert config.timer_k(reliable=True) == 0.0
+
+
+def test_timers_l_and_m_are_64_t1_rfc6026() -> None:
+    config = TimerConfig(t1=0.25)
+    assert config.timer_l == config.timer_m == 16.0
+
+
+def test_timer_d_stays_above_32_s_and_covers_64_t1_rfc3261_17_1_1_2() -> None:
+    assert TimerConfig(t1=0.1).timer_d(reliable=False) == 32.0
+    assert TimerConfig(t1=1.0, t2=4.0).timer_d(reliable=False) == 64.0
+
+
+def test_trying_timer_is_200_ms_rfc3261_17_2_1() -> None:
+    assert TimerConfig().timer_trying == TRYING_DELAY == 0.2
+
+
+def test_backoff_doubles_and_caps_at_t2_rfc3261_17_1_2_2() -> None:
+    config = TimerConfig()
+    intervals = [config.timer_e]
+    for _ in range(5):
+        intervals.append(config.backoff(intervals[-1]))
+    assert intervals == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_timers_scale_with_configured_t1() -> None:
+    config = TimerConfig(t1=0.1, t2=1.0, t4=2.0)
+    assert (config.timer_b, config.timer_f, config.timer_h) == pytest.approx((6.4, 6.4, 6.4))
+    assert config.timer_i(reliable=False) == 2.0
+    assert config.backoff(0.8) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("t1", "t2", "t4"), [(0.0, 4.0, 5.0), (-1.0, 4.0, 5.0), (5.0, 4.0, 5.0), (0.5, 4.0, 0.0)]
+)
+def test_timer_config_refuses_values_that_cannot_work(t1: float, t2: float, t4: float) -> None:
+    with pytest.raises(ValueError, match="T1"):
+        TimerConfig(t1=t1, t2=t2, t4=t4)
+
+
+class Owner:
+    """A TimerOwner that records what fired."""
+
+    def __init__(self, name: str, log: list[tuple[str, str]]) -> None:
+        self.name = name
+        self.log = log
+        self.timers: dict[str, int] = {}
+
+    def fire(self, timer: str) -> None:
+        self.log.append((self.name, timer))
+
+
+def test_timer_heap_fires_due_timers_in_deadline_then_arming_order() -> None:
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+    a, b = Owner("a", log), Owner("b", log)
+    heap.arm(a, "H", 32.0)
+    heap.arm(b, "L", 32.0)
+    heap.arm(a, "G", 0.5)
+    assert heap.next_deadline() == 0.5
+    heap.expire(0.4)
+    assert log == []
+    heap.expire(32.0)
+    assert log == [("a", "G"), ("a", "H"), ("b", "L")]
+    assert heap.next_deadline() is None
+    assert a.timers == b.timers == {}
+
+
+def test_timer_heap_lazily_skips_disarmed_and_rearmed_timers() -> None:
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+    owner = Owner("tx", log)
+    heap.arm(owner, "G", 0.5)
+    heap.arm(owner, "H", 32.0)
+    heap.cancel(owner)
+    heap.arm(owner, "I", 5.0)
+    heap.arm(owner, "I", 6.0)  # re-armed: the 5.0 entry is stale
+    assert len(heap) == 4
+    assert heap.next_deadline() == 6.0  # passing drops the stale heads
+    assert len(heap) == 2
+    heap.expire(40.0)
+    assert log == [("tx", "I")]
+    heap.cancel(owner)  # nothing armed: nothing to do
+
+
+def test_timer_heap_fires_zero_duration_timers_when_the_call_ends_rfc3261_table_4() -> None:
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+    owner, other = Owner("tx", log), Owner("other", log)
+    heap.arm(owner, "I", None)
+    heap.arm(other, "J", None)
+    heap.cancel(other)
+    assert heap.next_deadline() is None
+    heap.run_due()
+    assert log == [("tx", "I")]
+
+
+def test_timer_heap_is_rebuilt_when_stale_entries_outnumber_live_ones() -> None:
+    """Memory stays bounded: stale entries (and the transactions they hold) do not pile up."""
+    heap = TimerHeap[str]()
+    log: list[tuple[str, str]] = []
+    keep = Owner("keep", log)
+    heap.arm(keep, "L", 100.0)
+    for n in range(COMPACT_MIN + 10):
+        owner = Owner(str(n), log)
+        heap.arm(owner, "H", 32.0)
+        heap.cancel(owner)
+    assert len(heap) < COMPACT_MIN
+    assert heap.next_deadline() == 100.0
