@@ -54,6 +54,8 @@ class VacantServer:
     http_port: int
     log: Path
     lines: list[str] = field(default_factory=list)
+    #: The database it serves (tests read /metrics with a token they create there).
+    db_url: str = ""
 
     def stop(self, timeout: float = 15.0) -> int:
         if self.process.poll() is None:
@@ -95,7 +97,7 @@ def start_server(db_url: str, workdir: Path, *extra: str, ready: str = "listenin
         argv, stdout=handle, stderr=subprocess.STDOUT, text=True, cwd=workdir, env=env
     )
     handle.close()
-    server = VacantServer(process, sip_port, http_port, log)
+    server = VacantServer(process, sip_port, http_port, log, db_url=db_url)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if ready in server.output():

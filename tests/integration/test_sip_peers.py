@@ -6,6 +6,7 @@ few objects, and drives it with SIPp scenarios built in :mod:`tests.integration.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import ssl
@@ -27,6 +28,8 @@ from tests.integration.peers import (
     start_server,
 )
 from vacant.cli.main import main
+from vacant.store import access
+from vacant.store.engine import make_engine, session_scope
 
 DEMO = Path(__file__).resolve().parents[2] / "scripts" / "demo.yaml"
 POOL = "pool1.example.com"
@@ -72,9 +75,23 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[VacantServer]:
     assert running.stop() == 0, running.output()
 
 
+@functools.cache
+def _metrics_token(db_url: str) -> str:
+    """A view-only API token in the server's database: /metrics needs one."""
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            return access.create_token(s, "metrics", "view-only").secret
+    finally:
+        engine.dispose()
+
+
 def _metrics(server: VacantServer) -> str:
-    url = f"http://{LOCALHOST}:{server.http_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
+    request = urllib.request.Request(
+        f"http://{LOCALHOST}:{server.http_port}/metrics",
+        headers={"Authorization": f"Bearer {_metrics_token(server.db_url)}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         return str(response.read().decode())
 
 

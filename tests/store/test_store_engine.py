@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -75,7 +76,10 @@ def test_upgrade_from_a_url_creates_the_schema_and_is_idempotent(tmp_path: Path)
 def test_upgrade_accepts_an_engine(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        )
 
 
 def test_session_scope_commits_when_the_block_ends(engine: Engine) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +12,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from vacant.routing.numbers import Number
+from vacant.service.admin import Admin, cli_actor, jsonable
 from vacant.store.engine import make_engine, session_scope
 from vacant.store.repository import UNSET, Unset
 
@@ -41,6 +38,12 @@ class CliContext:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextmanager
+    def admin(self) -> Iterator[Admin]:
+        """One transaction of audited configuration writes by ``cli:<os user>``."""
+        with self.session() as session:
+            yield Admin(session, cli_actor())
+
     def __enter__(self) -> CliContext:
         return self
 
@@ -52,23 +55,6 @@ class CliContext:
     ) -> None:
         if self._engine is not None:
             self._engine.dispose()
-
-
-def jsonable(value: Any) -> Any:
-    """Domain values as JSON: numbers as tel: URIs (strings), ids and times as strings."""
-    if isinstance(value, Number):
-        return value.uri
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def emit(value: Any, as_json: bool, text: str | None = None) -> None:

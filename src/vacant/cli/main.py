@@ -14,7 +14,18 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from vacant import __version__
-from vacant.cli.commands import announcements, calls, config, numbers, pools, ranges, route, serve
+from vacant.cli.commands import (
+    access,
+    announcements,
+    audit,
+    calls,
+    config,
+    numbers,
+    pools,
+    ranges,
+    route,
+    serve,
+)
 from vacant.cli.context import DEFAULT_DB, CliContext
 from vacant.errors import ConfigError, StoreError, VacantError, ValidationError
 
@@ -42,6 +53,8 @@ def cli(ctx: click.Context, db_url: str, verbose: int) -> None:
 
 for module in (config, pools, announcements, ranges, numbers, route, calls, serve):
     module.register(cli)
+access.register(cli)
+audit.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

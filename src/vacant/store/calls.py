@@ -44,14 +44,21 @@ def list_calls(
     s: Session,
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     number: str | None = None,
+    decision: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[CallRecord]:
-    """Newest first; ``number`` matches the dialled or the normalised number exactly."""
+    """Newest first; ``number`` matches the dialled or the normalised number exactly;
+    ``since`` is inclusive, ``until`` exclusive."""
     query = select(CallRow).order_by(CallRow.started.desc(), CallRow.id.desc())
     if since is not None:
         query = query.where(CallRow.started >= since)
+    if until is not None:
+        query = query.where(CallRow.started < until)
+    if decision is not None:
+        query = query.where(CallRow.decision == decision)
     if number is not None:
         query = query.where((CallRow.dialled == number) | (CallRow.normalised == number))
     rows = s.scalars(query.limit(limit).offset(offset))

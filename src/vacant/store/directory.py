@@ -12,7 +12,7 @@ from vacant.errors import Conflict, NotFound, ValidationError
 from vacant.routing.model import AssignedNumber, NormalisationRule
 from vacant.routing.numbers import parse_bound
 from vacant.store.models import AssignedNumberRow, NormalisationRuleRow
-from vacant.store.rows import number_from_uri, to_number, to_rule, writing
+from vacant.store.rows import UNSET, Unset, number_from_uri, to_number, to_rule, writing
 
 #: Rows per INSERT batch (and between two progress reports) when importing numbers.
 IMPORT_BATCH = 10_000
@@ -36,10 +36,34 @@ def add_number(s: Session, a: AssignedNumber) -> AssignedNumber:
     return value
 
 
-def list_numbers(s: Session) -> list[AssignedNumber]:
+def list_numbers(s: Session, *, limit: int | None = None, offset: int = 0) -> list[AssignedNumber]:
+    """The assigned numbers by number (a page of them with ``limit``/``offset``)."""
     t = AssignedNumberRow
-    rows = s.execute(select(t.number, t.uri, t.owner).order_by(t.number))
-    return [AssignedNumber(number_from_uri(n), uri, owner) for n, uri, owner in rows]
+    query = select(t.number, t.uri, t.owner).order_by(t.number)
+    if limit is not None:
+        query = query.limit(max(0, limit))
+    if offset:
+        query = query.offset(max(0, offset))
+    return [AssignedNumber(number_from_uri(n), uri, owner) for n, uri, owner in s.execute(query)]
+
+
+def update_number(
+    s: Session, number: str, *, uri: str | Unset = UNSET, owner: str | Unset = UNSET
+) -> AssignedNumber:
+    """Change where an assigned number's calls go, or its owner."""
+    key = parse_bound(number, "number").uri
+    row = s.scalar(select(AssignedNumberRow).where(AssignedNumberRow.number == key))
+    if row is None:
+        raise NotFound(f"number {number!r} is not assigned")
+    current = to_number(row)
+    value = AssignedNumber.create(
+        str(current.number),
+        current.uri if uri is UNSET else uri,
+        current.owner if owner is UNSET else owner,
+    )
+    with writing(s, f"number {value.number}"):
+        row.uri, row.owner = value.uri, value.owner
+    return value
 
 
 def remove_number(s: Session, number: str) -> None:
@@ -195,6 +219,33 @@ def remove_rule(s: Session, name: str) -> None:
         s.delete(row)
         s.flush()
         _shift_rules(s, position + 1, -1)
+
+
+def update_rule(
+    s: Session,
+    name: str,
+    *,
+    pattern: str | Unset = UNSET,
+    translation: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+) -> NormalisationRule:
+    """Change a rule's pattern, translation or description (validated as a whole); its place
+    in the order stays."""
+    row = s.scalar(select(NormalisationRuleRow).where(NormalisationRuleRow.name == name.strip()))
+    if row is None:
+        raise NotFound(f"rule {name!r} does not exist")
+    current = to_rule(row)
+    value = NormalisationRule.create(
+        current.name,
+        current.pattern if pattern is UNSET else pattern,
+        current.translation if translation is UNSET else translation,
+        current.position,
+        current.description if description is UNSET else description,
+    )
+    with writing(s, f"rule {value.name!r}"):
+        row.pattern, row.translation = value.pattern, value.translation
+        row.description = value.description
+    return value
 
 
 def get_rule(s: Session, name: str) -> NormalisationRule:

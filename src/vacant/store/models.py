@@ -212,3 +212,87 @@ class CallRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     duration: Mapped[float] = mapped_column(Float)
     pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+
+
+# --- access control and audit (REST API, web console, CLI) -----------------------------------
+
+#: Token and user names: letters, digits and ``._@-`` (see :mod:`vacant.store.access`).
+ACCOUNT_NAME_LEN = 64
+ROLE_LEN = 16
+#: Hex SHA-256 of a secret with full entropy (API tokens, session cookies).
+SHA256_HEX_LEN = 64
+#: ``$scrypt$ln=15,r=8,p=1$<salt>$<hash>`` (PHC string format).
+PASSWORD_HASH_LEN = 256
+#: ``token:NAME``, ``user:NAME``, ``cli:OSUSER``.
+ACTOR_LEN = 80
+ACTION_LEN = 64
+OBJECT_LEN = 512
+_ROLES_CHECK = "role IN ('admin', 'voice-admin', 'view-only')"
+
+
+class ApiTokenRow(Base):
+    """An API token: only the SHA-256 of its secret is kept (the secret is shown once)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_ROLES_CHECK, name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(ACCOUNT_NAME_LEN), unique=True)
+    role: Mapped[str] = mapped_column(String(ROLE_LEN))
+    #: The first characters of the secret, to recognise it in lists.
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LEN), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserRow(Base):
+    """A console user: the password is kept as an scrypt hash with its own salt."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_ROLES_CHECK, name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(ACCOUNT_NAME_LEN), unique=True)
+    role: Mapped[str] = mapped_column(String(ROLE_LEN))
+    password_hash: Mapped[str] = mapped_column(String(PASSWORD_HASH_LEN))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginSessionRow(Base):
+    """A console session (a user's, or a token's used to log in): only the SHA-256 of the
+    cookie's secret is kept. Removing the user or revoking the token ends it."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (token_id IS NULL)", name="one_principal"),
+        Index(None, "expires"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LEN), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    token_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=True
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """One configuration change: who, when, what, and the object before and after (JSON)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "time"), Index(None, "actor"), Index(None, "action"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(ACTOR_LEN))
+    action: Mapped[str] = mapped_column(String(ACTION_LEN))
+    object: Mapped[str] = mapped_column(String(OBJECT_LEN))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)

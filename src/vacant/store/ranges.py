@@ -221,9 +221,14 @@ def get_range(s: Session, name: str) -> NumberRange:
     return to_range(_range_row(s, name))
 
 
-def list_ranges(s: Session) -> list[NumberRange]:
-    """Every range, in evaluation order."""
-    return ranges_from_rows(s.execute(range_select()))
+def list_ranges(s: Session, *, limit: int | None = None, offset: int = 0) -> list[NumberRange]:
+    """Every range in evaluation order (a page of them with ``limit``/``offset``)."""
+    query = range_select()
+    if limit is not None:
+        query = query.limit(max(0, limit))
+    if offset:
+        query = query.offset(max(0, offset))
+    return ranges_from_rows(s.execute(query))
 
 
 def remove_range(s: Session, name: str) -> None:

@@ -23,6 +23,8 @@ from vacant.store.directory import (
     list_rules,
     remove_number,
     remove_rule,
+    update_number,
+    update_rule,
 )
 from vacant.store.pools import (
     add_announcement,
@@ -95,6 +97,8 @@ __all__ = [
     "remove_range",
     "remove_rule",
     "update_announcement",
+    "update_number",
     "update_pool",
     "update_range",
+    "update_rule",
 ]

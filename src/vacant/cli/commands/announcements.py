@@ -44,8 +44,8 @@ def add(
     ann = Announcement.create(
         pool, name, id=ann_id, audio_file=audio_file, tts_text=tts, language=language, target=target
     )
-    with cli.session() as s:
-        created = repo.add_announcement(s, ann)
+    with cli.admin() as admin:
+        created = admin.add_announcement(ann)
     _warn(created)
     emit(created, as_json, f"created announcement {created.pool}/{created.name} ({created.id})")
 
@@ -78,9 +78,8 @@ def set_(
     as_json: bool,
 ) -> None:
     """Change announcement NAME of a pool."""
-    with cli.session() as s:
-        updated = repo.update_announcement(
-            s,
+    with cli.admin() as admin:
+        updated = admin.update_announcement(
             pool,
             name,
             new_name=repo.UNSET if new_name is None else new_name,
@@ -124,8 +123,8 @@ def show(cli: CliContext, name: str, pool: str, as_json: bool) -> None:
 @pass_cli
 def remove(cli: CliContext, name: str, pool: str, force: bool) -> None:
     """Remove announcement NAME of a pool."""
-    with cli.session() as s:
-        dangling = repo.remove_announcement(s, pool, name, force=force)
+    with cli.admin() as admin:
+        dangling = admin.remove_announcement(pool, name, force=force)
     click.echo(f"removed announcement {pool}/{name}")
     if dangling:
         click.echo(
@@ -163,9 +162,8 @@ def import_file(
         # Refuse before reading a file that cannot be stored.
         raise click.BadParameter(f"{size} bytes is over the limit of {max_size}", param_hint="FILE")
     media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    with cli.session() as s:
-        stored = repo.add_file(
-            s,
+    with cli.admin() as admin:
+        stored = admin.add_file(
             pool,
             name or file.name,
             file.read_bytes(),

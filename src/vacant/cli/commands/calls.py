@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
 from vacant.cli.context import CliContext, emit, json_option, pass_cli, table
-from vacant.errors import ValidationError
+from vacant.service.imports import parse_since
 from vacant.store.calls import list_calls
 
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """``30m``, ``2h``, ``7d`` ago, or an ISO 8601 time (UTC when it names no zone)."""
-    unit = _UNITS.get(value[-1:])
-    if unit and value[:-1].isdigit():
-        return now - timedelta(**{unit: int(value[:-1])})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            "since", f"{value!r} is neither like 30m, 2h, 7d nor an ISO 8601 time"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+__all__ = ["parse_since", "register"]
 
 
 @click.group("calls")

@@ -8,7 +8,7 @@ import click
 import yaml
 
 from vacant.cli.context import CliContext, pass_cli
-from vacant.errors import ValidationError
+from vacant.service.imports import parse_config_document
 from vacant.store import repository as repo
 from vacant.store.engine import upgrade
 
@@ -57,25 +57,16 @@ def export(cli: CliContext, out: Path | None) -> None:
 @pass_cli
 def import_(cli: CliContext, file: Path, dry_run: bool) -> None:
     """Make the configuration match FILE (all or nothing)."""
-    try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValidationError(file.name, f"not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise ValidationError(
-            file.name, "must be a YAML mapping (as `vacant config export` writes)"
-        )
+    document = parse_config_document(file.read_text(encoding="utf-8"), file.name)
 
     def progress(done: int) -> None:
         if done >= PROGRESS_FROM:
             click.echo(f"  {done} items checked", err=True)
 
-    with cli.session() as s:
-        changes = repo.import_config(s, document, progress=progress)
-        for change in changes:
-            click.echo(change)
-        if dry_run:
-            s.rollback()
+    with cli.admin() as admin:
+        changes = admin.import_config(document, file.name, dry_run=dry_run, progress=progress)
+    for change in changes:
+        click.echo(change)
     verb = "would change" if dry_run else "applied"
     click.echo(f"{verb} {len(changes)} item(s)" + (" (dry run)" if dry_run else ""), err=True)
 

@@ -26,8 +26,8 @@ def number_group() -> None:
 @pass_cli
 def add(cli: CliContext, number: str, uri: str, owner: str, as_json: bool) -> None:
     """Assign NUMBER."""
-    with cli.session() as s:
-        created = repo.add_number(s, AssignedNumber.create(number, uri, owner))
+    with cli.admin() as admin:
+        created = admin.add_number(AssignedNumber.create(number, uri, owner))
     emit(created, as_json, f"assigned {created.number.uri} -> {created.uri}")
 
 
@@ -43,8 +43,10 @@ def import_(cli: CliContext, file: Path, as_json: bool) -> None:
     def progress(done: int) -> None:
         click.echo(f"  {done}/{total} rows", err=True)
 
-    with cli.session() as s:
-        count = repo.import_numbers(s, rows, progress=progress if total >= 10_000 else None)
+    with cli.admin() as admin:
+        count = admin.import_numbers(
+            rows, file.name, progress=progress if total >= 10_000 else None
+        )
     emit({"imported": count}, as_json, f"imported {count} numbers from {file.name}")
 
 
@@ -64,8 +66,8 @@ def list_(cli: CliContext, as_json: bool) -> None:
 @pass_cli
 def remove(cli: CliContext, number: str) -> None:
     """Unassign NUMBER."""
-    with cli.session() as s:
-        repo.remove_number(s, number)
+    with cli.admin() as admin:
+        admin.remove_number(number)
     click.echo(f"removed {number}")
 
 
@@ -86,8 +88,8 @@ def rule_add(
 ) -> None:
     """Add rule NAME at the end of the dial plan."""
     rule = NormalisationRule.create(name, pattern, translation, description=description)
-    with cli.session() as s:
-        created = repo.add_rule(s, rule)
+    with cli.admin() as admin:
+        created = admin.add_rule(rule)
     emit(
         created, as_json, f"created rule {created.name}: {created.pattern} -> {created.translation}"
     )
@@ -109,8 +111,8 @@ def rule_list(cli: CliContext, as_json: bool) -> None:
 @pass_cli
 def rule_remove(cli: CliContext, name: str) -> None:
     """Remove rule NAME."""
-    with cli.session() as s:
-        repo.remove_rule(s, name)
+    with cli.admin() as admin:
+        admin.remove_rule(name)
     click.echo(f"removed rule {name}")
 
 

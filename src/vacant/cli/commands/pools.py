@@ -22,8 +22,8 @@ def pool_group() -> None:
 @pass_cli
 def add(cli: CliContext, name: str, backup: str | None, description: str, as_json: bool) -> None:
     """Create pool NAME (an FQDN-like id, e.g. pool1.example.com)."""
-    with cli.session() as s:
-        pool = repo.add_pool(s, Pool.create(name, backup, description))
+    with cli.admin() as admin:
+        pool = admin.add_pool(Pool.create(name, backup, description))
     emit(pool, as_json, f"created pool {pool.name}")
 
 
@@ -43,9 +43,8 @@ def set_(
     as_json: bool,
 ) -> None:
     """Change pool NAME."""
-    with cli.session() as s:
-        pool = repo.update_pool(
-            s,
+    with cli.admin() as admin:
+        pool = admin.update_pool(
             name,
             backup=change(backup, no_backup),
             description=repo.UNSET if description is None else description,
@@ -80,8 +79,8 @@ def show(cli: CliContext, name: str, as_json: bool) -> None:
 @pass_cli
 def remove(cli: CliContext, name: str) -> None:
     """Remove pool NAME (it must have no announcements or files and back up no pool)."""
-    with cli.session() as s:
-        repo.remove_pool(s, name)
+    with cli.admin() as admin:
+        admin.remove_pool(name)
     click.echo(f"removed pool {name}")
 
 

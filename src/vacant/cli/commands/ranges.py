@@ -69,9 +69,8 @@ def add(
     as_json: bool,
 ) -> None:
     """Create range NAME (the name is global, unique and cannot change)."""
-    with cli.session() as s:
-        created = repo.add_range(
-            s,
+    with cli.admin() as admin:
+        created = admin.add_range(
             name,
             start=start,
             end=end,
@@ -105,9 +104,8 @@ def set_(
     """Change range NAME; switching to --pattern or --auto-attendant clears the other kind."""
     target = _announcement(announcement, pool)
 
-    with cli.session() as s:
-        updated = repo.update_range(
-            s,
+    with cli.admin() as admin:
+        updated = admin.update_range(
             name,
             start=given(start),
             end=given(end),
@@ -163,8 +161,8 @@ def show(cli: CliContext, name: str, as_json: bool) -> None:
 @pass_cli
 def remove(cli: CliContext, name: str) -> None:
     """Remove range NAME."""
-    with cli.session() as s:
-        repo.remove_range(s, name)
+    with cli.admin() as admin:
+        admin.remove_range(name)
     click.echo(f"removed range {name}")
 
 
@@ -181,8 +179,8 @@ def move(
     """Move range NAME in evaluation order, like Lync's Move up / Move down."""
     if sum((up, down, before is not None)) != 1:
         raise click.UsageError("give exactly one of --up, --down, --before OTHER")
-    with cli.session() as s:
-        order = repo.move_range(s, name, up=up, down=down, before=before)
+    with cli.admin() as admin:
+        order = admin.move_range(name, up=up, down=down, before=before)
     names = [r.name for r in order]
     emit(names, as_json, "\n".join(f"{i + 1:>4}  {n}" for i, n in enumerate(names)))
 
