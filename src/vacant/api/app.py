@@ -3,7 +3,9 @@
 ``/healthz`` (open to anyone: 200 once the SIP listeners are open, 503 before and while
 stopping), ``/metrics`` (Prometheus text) and the REST API under ``/api/v1`` (OpenAPI at
 ``/api/v1/openapi.json``). Everything but ``/healthz`` and logging in needs a token or a
-console session (``docs/api.md``). The web console reuses the same dependencies and session.
+console session (``docs/api.md``). The web console (``vacant.api.console.pages``: ``/login``,
+``/ranges``, ...) reuses the same session, CSRF token and audited writes; its pages redirect
+anonymous browsers to ``/login``.
 
 ``create_app`` needs only an :class:`Application` with an engine: it does not start SIP, so
 tests build one without running it.
@@ -19,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from vacant import __version__
 from vacant.api import errors
+from vacant.api.console import pages as console
 from vacant.api.deps import MULTIPART_OVERHEAD, ApiSettings, ApiState, guard
 from vacant.api.metrics import ServerCollector
 from vacant.api.routes import (
@@ -39,7 +42,7 @@ from vacant.service.app import Application
 
 API_PREFIX = "/api/v1"
 #: Routes open to anonymous requests: (method, path).
-PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", f"{API_PREFIX}/session")})
+PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", f"{API_PREFIX}/session"), *console.PUBLIC})
 _FORM_LIMITS = {"max_files": 1, "max_fields": 8, "max_part_size": 64 * 1024}
 
 
@@ -101,4 +104,5 @@ def create_app(app: Application, settings: ApiSettings | None = None) -> FastAPI
         )
     for router in (numbers.uploads, config.uploads):
         api.include_router(router, prefix=API_PREFIX, max_body_size=settings.max_import)
+    console.install(api, settings.max_upload)
     return api

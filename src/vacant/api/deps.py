@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.params import Depends as DependsParam
@@ -68,6 +68,9 @@ class ApiState:
     app: Application
     settings: ApiSettings
     limiter: LoginLimiter = field(init=False)
+    #: The web console's staged range changes, per session (or token): lost on restart, as
+    #: changes a Lync admin had not committed.
+    staged: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.settings
