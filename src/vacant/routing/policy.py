@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import ClassVar, TypeAlias, assert_never
 
 from vacant.errors import InvalidNumber
@@ -40,7 +42,14 @@ from vacant.routing.numbers import (
     compile_translation,
     parse_dialled,
 )
-from vacant.routing.table import PatternTable, RangeTable, order_of
+from vacant.routing.table import (
+    Matcher,
+    OrderKey,
+    PatternTable,
+    RangeTable,
+    any_of,
+    sort_order,
+)
 
 # Decisions are frozen slotted dataclasses. One is made per call, and the __init__ a frozen
 # dataclass generates sets each field through object.__setattr__ (about 100 ns a field), so each
@@ -234,22 +243,11 @@ _new_object = object.__new__
 _set_digits = _slot(Number, "digits")
 _set_ext = _slot(Number, "ext")
 
-#: A pattern that refers to a group by number (or a conditional), which an alternation renumbers.
-_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?\(")
 
-
-def _any_rule(rules: Sequence[CompiledRule]) -> Callable[[str], re.Match[str] | None] | None:
-    """One alternation of every rule's pattern, to learn in one regex call that no rule matches
-    (then the rules need not be tried one by one); ``None`` when there is only one rule, when a
-    pattern refers to groups by number, or when the alternation does not compile (e.g. a global
-    flag in the middle)."""
-    patterns = [rule.rule.pattern for rule in rules]
-    if len(patterns) < 2 or any(_GROUP_REFERENCE.search(pattern) for pattern in patterns):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).fullmatch
-    except re.error:
-        return None
+def _any_rule(rules: Sequence[CompiledRule]) -> Matcher | None:
+    """One alternation of every rule's pattern (:func:`~vacant.routing.table.any_of`), to learn
+    in one regex call that no rule matches: then the rules need not be tried one by one."""
+    return any_of([rule.rule.pattern for rule in rules])
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,15 +267,29 @@ Target: TypeAlias = Announcement | Number | BusyTarget
 class Snapshot:
     """Everything routing needs, built once from a configuration and never changed.
 
-    Per range ``i`` (columns, for the per-call path): ``names[i]``; ``targets[i]``, its target
-    resolved (the :class:`Announcement` to play, the auto-attendant :class:`Number`, or a
-    :class:`BusyTarget`); ``pattern_first[i]``, 1 when some pattern range is ordered before it
-    (only then are patterns tried after the numeric table found range ``i``).
+    Self-contained and columnar: it keeps no reference to the configuration's
+    :class:`~vacant.routing.model.NumberRange` values (a million of them take 400 MB), only what
+    :meth:`decide` and the explanations need, in one object per column. Per range ``i``:
+
+    * its name, ``names[name_offsets[i]:name_offsets[i + 1]]`` (one joined string);
+    * ``priorities[i]`` and ``positions[i]`` (``array``);
+    * ``targets[i]``, its target resolved: the :class:`Announcement` to play, the auto-attendant
+      :class:`Number` or a :class:`BusyTarget`, shared by every range with the same target (the
+      tuple holds references to a few objects, not an object per range);
+    * ``pattern_first[i]``, 1 when some pattern range is ordered before it (only then are
+      patterns tried after the numeric table found range ``i``);
+    * its bounds, in the :class:`RangeTable` (``lows``, ``highs``, ``families``), or its pattern,
+      in the :class:`PatternTable`.
+
+    :meth:`range` rebuilds a range's value from the columns (without its description, which
+    routing does not use).
     """
 
     version: int
-    ranges: tuple[NumberRange, ...]
-    names: tuple[str, ...]
+    names: str
+    name_offsets: array[int]
+    priorities: array[int]
+    positions: array[int]
     targets: tuple[Target, ...]
     pattern_first: bytes
     table: RangeTable
@@ -287,49 +299,44 @@ class Snapshot:
     assigned_digits: Mapping[str, AssignedNumber]
     """The assigned numbers without an extension, by digits: a str hashes faster than a Number."""
     rules: tuple[CompiledRule, ...]
-    any_rule: Callable[[str], re.Match[str] | None] | None
+    any_rule: Matcher | None
 
     @classmethod
     def build(cls, config: RoutingConfig) -> Snapshot:
         """Compile ``config``: rules in position order, assigned numbers by number (the first of
         duplicates is kept; the store keeps them unique), announcements by id, ranges resolved.
+        The snapshot keeps nothing of ``config.ranges``: the caller may drop ``config``.
 
         Raises :class:`~vacant.errors.ValidationError` when a rule, pattern or bound is invalid.
         """
-        ranges = tuple(config.ranges)
+        ranges = config.ranges
         rules = tuple(CompiledRule.compile(rule) for rule in sorted(config.rules, key=_position))
         assigned: dict[Number, AssignedNumber] = {}
         for entry in config.assigned:
             assigned.setdefault(entry.number, entry)
         announcements = {announcement.id: announcement for announcement in config.announcements}
-        resolved: dict[uuid.UUID | None, Announcement | BusyTarget] = {}
-        for announcement_id, announcement in announcements.items():
-            busy = announcement.is_busy
-            resolved[announcement_id] = (
-                BusyTarget(announcement_id, announcement) if busy else announcement
-            )
-        targets: list[Target] = []
-        for rng in ranges:
-            if rng.auto_attendant is not None:
-                targets.append(rng.auto_attendant)
-                continue
-            target = resolved.get(rng.announcement_id)
-            if target is None:  # removed: the id is left dangling, as Lync leaves it
-                target = resolved[rng.announcement_id] = BusyTarget(rng.announcement_id, None)
-            targets.append(target)
         patterns = PatternTable.build(ranges)
+        order = sort_order(ranges)
+        table = RangeTable.build(ranges, order)
         pattern_first = bytearray(len(ranges) if patterns.keys else 0)
         if patterns.keys:
-            first = patterns.keys[0]
-            for i, rng in enumerate(ranges):
-                pattern_first[i] = (rng.priority, rng.position, i) > first
+            for i in order[order.index(patterns.keys[0][2]) + 1 :]:
+                pattern_first[i] = 1
+        del order
+        names = [rng.name for rng in ranges]
+        name_offsets = _int_array([0, *accumulate(map(len, names))])
+        joined = "".join(names)
+        if len(names) == 1:  # join gives back the one name itself, an object of the config
+            joined = _copy(joined)
         return cls(
             version=config.version,
-            ranges=ranges,
-            names=tuple(rng.name for rng in ranges),
-            targets=tuple(targets),
+            names=joined,
+            name_offsets=name_offsets,
+            priorities=_int_array([rng.priority for rng in ranges]),
+            positions=_int_array([rng.position for rng in ranges]),
+            targets=_targets(ranges, announcements),
             pattern_first=bytes(pattern_first),
-            table=RangeTable.build(ranges),
+            table=table,
             patterns=patterns,
             announcements=announcements,
             assigned=assigned,
@@ -372,193 +379,126 @@ class Snapshot:
             decision = Assigned(number, normalised, None, (), assigned.uri)
         else:
             index = self.table.lookup(normalised)
-            if self.patterns.keys and (index is None or self.pattern_first[index]):
-                below = None if index is None else order_of(self.ranges, index)
-                found = self.patterns.first(str(normalised), below)
-                if found is not None:
-                    index = found
+            patterns = self.patterns
+            if patterns.keys and (index is None or self.pattern_first[index]):
+                text = normalised.digits if normalised.ext is None else str(normalised)
+                if patterns.any is None or patterns.any(text):
+                    below = None if index is None else self.order_of(index)
+                    found = patterns.first(text, below)
+                    if found is not None:
+                        index = found
             if index is None:
                 decision = NotFound(number, normalised, None, ())
             else:
+                offsets = self.name_offsets
+                name = self.names[offsets[index] : offsets[index + 1]]
                 target = self.targets[index]
                 if isinstance(target, Announcement):
-                    decision = AnnouncementDecision(
-                        number, normalised, self.names[index], (), target
-                    )
+                    decision = AnnouncementDecision(number, normalised, name, (), target)
                 elif isinstance(target, Number):
-                    decision = AutoAttendant(number, normalised, self.names[index], (), target)
+                    decision = AutoAttendant(number, normalised, name, (), target)
                 else:
                     decision = Busy(
-                        number,
-                        normalised,
-                        self.names[index],
-                        (),
-                        target.announcement_id,
-                        target.announcement,
+                        number, normalised, name, (), target.announcement_id, target.announcement
                     )
         if explain:
-            lines = _Explainer(self, dialled, decision, applied, assigned, index).lines()
-            return replace(decision, explanation=tuple(lines))
+            # Imported here: the explanations import this module, and only this path needs them.
+            from vacant.routing.explain import explanation
+
+            lines = explanation(self, dialled, decision, applied, assigned, index)
+            return replace(decision, explanation=lines)
         return decision
+
+    @property
+    def range_count(self) -> int:
+        """How many ranges (numeric and pattern) the snapshot was built from."""
+        return len(self.priorities)
+
+    def name(self, index: int) -> str:
+        """The name of range ``index``."""
+        return self.names[self.name_offsets[index] : self.name_offsets[index + 1]]
+
+    def order_of(self, index: int) -> OrderKey:
+        """The key that orders range ``index``: (priority, position, index)."""
+        return (self.priorities[index], self.positions[index], index)
+
+    def range(self, index: int) -> NumberRange:
+        """Range ``index`` rebuilt from the columns (its description is not kept: ``""``)."""
+        bounds = self.table.bounds(index)
+        start, end = (None, None) if bounds is None else bounds
+        target = self.targets[index]
+        announcement_id = None
+        if isinstance(target, Announcement):
+            announcement_id = target.id
+        elif isinstance(target, BusyTarget):
+            announcement_id = target.announcement_id
+        return NumberRange(
+            self.name(index),
+            start,
+            end,
+            None if bounds is not None else self.patterns.pattern(index),
+            announcement_id,
+            target if isinstance(target, Number) else None,
+            self.priorities[index],
+            self.positions[index],
+        )
 
     def matching(self, number: Number) -> list[int]:
         """The indices of every range (numeric or pattern) that covers ``number``, in the order
-        that decides between them: O(n), for explanations."""
+        that decides between them: for explanations."""
         found = self.table.covering(number) + self.patterns.matching(str(number))
-        return sorted(found, key=lambda i: order_of(self.ranges, i))
+        return sorted(found, key=self.order_of)
 
 
 def _position(rule: NormalisationRule) -> int:
     return rule.position
 
 
-@dataclass(frozen=True, slots=True)
-class _Explainer:
-    """Writes the explanation of one decision, line by line (the slow path of ``vacant route``)."""
-
-    snapshot: Snapshot
-    dialled: str | Number
-    decision: Decision
-    rule: CompiledRule | None
-    assigned: AssignedNumber | None
-    index: int | None
-
-    def lines(self) -> list[str]:
-        return [
-            self._reading(),
-            self._normalisation(),
-            *self._assignment(),
-            *self._ranges(),
-            self._experience(),
-        ]
-
-    def _reading(self) -> str:
-        number = self.decision.number
-        if isinstance(self.dialled, Number) or self.dialled == str(number):
-            return f"dialled number: {number}"
-        return f"dialled {self.dialled!r}, read as {number}"
-
-    def _normalisation(self) -> str:
-        number, normalised = self.decision.number, self.decision.normalised
-        if self.rule is not None:
-            rule = self.rule.rule
-            return (
-                f"normalisation rule {rule.name!r} (position {rule.position}, pattern"
-                f" {rule.pattern!r}, translation {rule.translation!r}) rewrote {number} to"
-                f" {normalised}"
-            )
-        if self.snapshot.rules:
-            return (
-                f"no normalisation rule matched {number} (of {len(self.snapshot.rules)}):"
-                " it is used as dialled"
-            )
-        return "no normalisation rules are configured: the number is used as dialled"
-
-    def _assignment(self) -> list[str]:
-        normalised = self.decision.normalised
-        if self.assigned is None:
-            return [f"{normalised} is not an assigned number"]
-        owner = f" (owner {self.assigned.owner!r})" if self.assigned.owner else ""
-        lines = [
-            f"{normalised} is assigned to {self.assigned.uri}{owner}: an assigned number always"
-            " wins over the unassigned number table"
-        ]
-        ranges = self.snapshot.ranges
-        covering = self.snapshot.matching(normalised)
-        if covering:
-            names = ", ".join(_describe(ranges[i]) for i in covering)
-            lines.append(f"not used, because the number is assigned: {names}")
-        return lines
-
-    def _ranges(self) -> list[str]:
-        if self.assigned is not None:
-            return []
-        normalised = self.decision.normalised
-        if self.index is None:
-            line = f"no range covers {normalised}"
-            if normalised.subscriber.startswith("0"):
-                line += (
-                    " (a number with a leading 0 is in no numeric range: no bound starts with 0)"
-                )
-            return [line]
-        ranges = self.snapshot.ranges
-        won = ranges[self.index]
-        covering = self.snapshot.matching(normalised)
-        why = (
-            "the only range that does"
-            if len(covering) == 1
-            else f"the lowest (priority, position) of the {len(covering)} ranges that do wins"
-        )
-        lines = [
-            f"range {_describe(won)} matches, with priority {won.priority} and position"
-            f" {won.position}: {why}"
-        ]
-        for i in covering:
-            if i == self.index:
-                continue
-            other = ranges[i]
-            if other.priority != won.priority:
-                why = f"priority {other.priority} > {won.priority} (the lowest value wins)"
-            elif other.position != won.position:
-                why = (
-                    f"same priority {won.priority}, created later"
-                    f" (position {other.position} > {won.position})"
-                )
-            else:
-                why = f"same priority {won.priority} and position {won.position}, listed later"
-            lines.append(f"range {_describe(other)} also matches but is shadowed: {why}")
-        return lines
-
-    def _experience(self) -> str:
-        decision = self.decision
-        match decision:
-            case Assigned(uri=uri):
-                return f"the call is redirected to {uri}"
-            case AnnouncementDecision(announcement=announcement):
-                return _announcement_experience(announcement)
-            case AutoAttendant(attendant=attendant):
-                return (
-                    f"the call is transferred to the Exchange UM auto-attendant {attendant}"
-                    f" ({attendant.uri})"
-                )
-            case Busy(announcement=announcement, announcement_id=announcement_id):
-                if announcement is None:
-                    return (
-                        f"the range's announcement {announcement_id} no longer exists (it was"
-                        " removed): the caller hears a busy signal"
-                    )
-                return (
-                    f"announcement {announcement.name!r} (pool {announcement.pool}) has no prompt"
-                    " and no target: the caller hears a busy signal"
-                )
-            case NotFound():
-                return "nothing handles the number: the call is refused as not found (404)"
-            case _:
-                assert_never(decision)
+def _int_array(values: list[int]) -> array[int]:
+    """``values`` in the smallest of 32-bit and 64-bit signed ints that holds them."""
+    try:
+        return array("i", values)
+    except OverflowError:
+        return array("q", values)
 
 
-def _describe(rng: NumberRange) -> str:
-    if rng.pattern is not None:
-        return f"{rng.name!r} (pattern {rng.pattern!r})"
-    return f"{rng.name!r} ({rng.start}..{rng.end})"
+def _targets(
+    ranges: Sequence[NumberRange], announcements: Mapping[uuid.UUID, Announcement]
+) -> tuple[Target, ...]:
+    """Each range's target, resolved; ranges with the same target share one object (one
+    auto-attendant :class:`Number` per distinct number, one :class:`BusyTarget` per removed or
+    silent announcement), so that the tuple pins no object of the configuration per range."""
+    resolved: dict[uuid.UUID | None, Announcement | BusyTarget] = {
+        announcement_id: BusyTarget(announcement_id, announcement)
+        if announcement.is_busy
+        else announcement
+        for announcement_id, announcement in announcements.items()
+    }
+    attendants: dict[Number, Number] = {}
+    targets: list[Target] = []
+    append = targets.append
+    for rng in ranges:
+        attendant = rng.auto_attendant
+        if attendant is not None:
+            shared = attendants.get(attendant)
+            if shared is None:
+                ext = None if attendant.ext is None else _copy(attendant.ext)
+                shared = attendants[attendant] = Number(_copy(attendant.digits), ext)
+            append(shared)
+            continue
+        target = resolved.get(rng.announcement_id)
+        if target is None:  # removed: the id is left dangling, as Lync leaves it
+            removed = rng.announcement_id
+            assert removed is not None  # a range without an auto-attendant has an announcement
+            target = resolved[removed] = BusyTarget(uuid.UUID(int=removed.int), None)
+        append(target)
+    return tuple(targets)
 
 
-def _announcement_experience(announcement: Announcement) -> str:
-    where = f"announcement {announcement.name!r} (pool {announcement.pool})"
-    if announcement.audio_file:
-        heard = f"the caller hears the audio file {announcement.audio_file!r} of {where}"
-        if announcement.tts_text:
-            heard += ", not its text-to-speech prompt (the audio file wins)"
-    elif announcement.tts_text:
-        heard = (
-            f"the caller hears the text-to-speech prompt of {where} in {announcement.language}:"
-            f" {announcement.tts_text[:80]!r}"
-        )
-    else:
-        heard = f"{where} has no prompt: nothing is played"
-    if announcement.target:
-        return f"{heard}, then the call is transferred to {announcement.target}"
-    return f"{heard}, then the call is disconnected"
+def _copy(text: str) -> str:
+    """A new str equal to ``text``: the snapshot's own, so that it does not keep alive (and pin
+    the memory of) an object of the configuration, which the caller may drop."""
+    return text.encode().decode()
 
 
 def decision_to_json(decision: Decision) -> dict[str, object]:

@@ -22,8 +22,24 @@ that contains the first number of bucket ``b``. A number's bucket is ``(value - 
 its segment is found by ``bisect`` between two consecutive directory entries — usually one or two
 steps, never more than a full binary search.
 
-The pieces themselves (``lo``, ``hi``, range index, in sort order) are kept too, for
-:meth:`RangeTable.covering`, which lists every covering range for explanations.
+Groups are numbered in the order of their **code**, one int: ``family * 32 + length``, where the
+family code is ``0`` (local) or ``1`` (global) without an extension, and ``extension * 2 + global``
+with one (an extension is 1 to 10 digits without a leading 0, Lync's rule, so its value is
+exact). Group ``g``'s place in the arrays is in per-group columns (``first``, ``shift``, ``d0``,
+``buckets``, ``p0``). A number with an extension finds its group by ``bisect`` in the sorted
+``codes``; a number without one (most calls) in the small ``plain`` dict of :class:`Group`
+tuples. There may be tens of thousands of groups (one per extension and length), and they are
+columns rather than objects on purpose: a long-lived small object made while the configuration
+is alive lands in a hole of the configuration's memory and keeps that memory resident after the
+configuration is dropped.
+
+The table also keeps, for explanations, each range's bounds as columns indexed by range —
+``lows``/``highs`` (``array('q')``, the subscriber digits as integers) and ``families`` (the
+family code, ``-1`` for a pattern range) — and, per group, which ranges have a piece in it
+(``piece_index[p0[g]:p0[g + 1]]``, in sort order): :meth:`RangeTable.covering` tests those
+ranges' bounds, :meth:`RangeTable.bounds` rebuilds a range's two numbers. No per-range object is
+kept: the table does not hold on to the :class:`~vacant.routing.model.NumberRange` values it was
+built from.
 
 A number whose subscriber digits start with ``0`` is in no numeric range: no bound may start with
 ``0`` (Lync's rule), and a leading zero carries meaning (a trunk prefix), so ``0150`` is not
@@ -37,8 +53,8 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_right
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import NamedTuple
@@ -49,15 +65,17 @@ from vacant.routing.numbers import Number, compile_pattern
 
 #: The longest subscriber a bound may have (Lync's rule: 1 to 18 digits): fits an int64.
 MAX_DIGITS = 18
-
-#: A group of comparable numbers: (global?, extension, subscriber length).
-GroupKey = tuple[bool, str | None, int]
+#: The longest extension of a bound (Lync's rule: 1 to 10 digits).
+MAX_EXT_DIGITS = 10
 
 _GAP = -1
+#: A group's code is ``family * _LENGTHS + length``.
+_LENGTHS = 32
 
 
 class Group(NamedTuple):
-    """Where one group's data is in the arrays of a :class:`RangeTable`."""
+    """Where one group's data is in the arrays of a :class:`RangeTable` (kept as a tuple for the
+    groups of numbers without an extension, which most calls look up)."""
 
     first: int
     """The first number in a range; the directory's origin."""
@@ -66,9 +84,8 @@ class Group(NamedTuple):
     d0: int
     """The group's directory is ``directory[d0 : d0 + buckets + 1]``."""
     buckets: int
-    p0: int
-    """The group's pieces are ``piece_*[p0:p1]``."""
-    p1: int
+    ordinal: int
+    """The group's number ``g`` in the per-group columns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,71 +95,108 @@ class RangeTable:
     Build it with :meth:`build`; indices returned are indices into the sequence it was built from.
     """
 
-    groups: dict[GroupKey, Group]
+    codes: array[int]
+    """Every group's code, ascending: group ``g`` has code ``codes[g]``."""
+    first: array[int]
+    shift: array[int]
+    d0: array[int]
+    buckets: array[int]
+    p0: array[int]
+    """One more than the groups: group ``g``'s pieces are ``piece_index[p0[g] : p0[g + 1]]``."""
+    plain: dict[int, Group]
+    """The groups of numbers without an extension, by an int that :meth:`lookup` computes fast:
+    twice the length of the digits (with the ``+``), plus 1 for a global number."""
     starts: array[int]
     winners: array[int]
     directory: array[int]
-    piece_lo: array[int]
-    piece_hi: array[int]
     piece_index: array[int]
+    families: array[int]
+    lows: array[int]
+    highs: array[int]
 
     @classmethod
-    def build(cls, ranges: Sequence[NumberRange]) -> RangeTable:
+    def build(cls, ranges: Sequence[NumberRange], order: Sequence[int] | None = None) -> RangeTable:
         """Resolve the numeric ranges of ``ranges`` (those with ``start``/``end``) into segments.
 
         Pattern ranges are skipped (see :class:`PatternTable`). The winner of a number is the
         covering range with the smallest ``sort_key``; equal keys go to the earlier index
-        (:func:`order_of`). Raises :class:`~vacant.errors.InvalidNumber` for a range whose bounds
-        break Lync's rules.
+        (:func:`order_of`). ``order``, when given, is :func:`sort_order` of ``ranges``, computed
+        already. Raises :class:`~vacant.errors.InvalidNumber` for a range whose bounds break
+        Lync's rules. The table keeps no reference to ``ranges``.
         """
-        order = _sort_order(ranges)
-        # Per group, parallel arrays of pieces appended in sort order, so that a piece's local
-        # index orders pieces as their ranges do (the sweep's heap relies on it). Arrays, not
-        # lists of tuples: no per-piece objects for the garbage collector to walk.
-        pieces: dict[GroupKey, tuple[array[int], array[int], array[int]]] = {}
+        if order is None:
+            order = sort_order(ranges)
+        count = len(ranges)
+        lows, highs = array("q", bytes(8 * count)), array("q", bytes(8 * count))
+        families = array("q", [_GAP]) * count
+        # Per group code, parallel arrays of pieces appended in sort order, so that a piece's
+        # local index orders pieces as their ranges do (the sweep's heap relies on it). Arrays,
+        # not lists of tuples: no per-piece objects for the garbage collector to walk.
+        pieces: dict[int, tuple[array[int], array[int], array[int]]] = {}
+        powers = [10**length for length in range(MAX_DIGITS + 1)]
         for i in order:
-            start, end = ranges[i].start, ranges[i].end
-            assert start is not None
-            assert end is not None
+            rng = ranges[i]
+            start, end = rng.start, rng.end
+            if start is None or end is None:
+                continue
             low, high, ext = start.digits, end.digits, start.ext
-            is_global = low[:1] == "+"
-            if is_global:
-                low = low[1:]
-            if high[:1] == "+":
-                high = high[1:]
-            len_low, len_high = len(low), len(high)
-            if (
-                ext != end.ext
-                or is_global != end.is_global
-                or len_low > len_high
-                or (len_low == len_high and low > high)
-            ):
+            is_global, high_global = low[:1] == "+", high[:1] == "+"
+            # int() reads the "+" too; without leading zeros, comparing the values is comparing
+            # the numbers, and a value below 10 ** (length - 1) has a leading zero.
+            lo, last = int(low), int(high)
+            len_low, len_high = len(low) - is_global, len(high) - high_global
+            if ext != end.ext or is_global != high_global or lo > last:
                 validate_bounds(start, end)  # raises, naming the rule that is broken
-            if len_high > MAX_DIGITS or low[:1] == "0" or high[:1] == "0":
+            if len_high > MAX_DIGITS or lo < powers[len_low - 1] or last < powers[len_high - 1]:
                 raise InvalidNumber(
-                    "start",
-                    f"range {ranges[i].name!r}: a bound has more than 18 digits or a leading 0",
+                    "start", f"range {rng.name!r}: a bound has more than 18 digits or a leading 0"
                 )
-            lo = int(low)
-            for length in range(len_low, len_high + 1):
-                hi = int(high) if length == len_high else 10**length - 1
-                group = pieces.get((is_global, ext, length))
+            if ext is None:
+                family = 1 if is_global else 0
+            else:
+                value = _ext_value(ext)
+                if value is None:
+                    raise InvalidNumber(
+                        "start",
+                        f"range {rng.name!r}: the extension {ext[:20]!r} is not 1 to 10 digits"
+                        " without a leading 0",
+                    )
+                family = value * 2 + is_global
+            lows[i], highs[i], families[i] = lo, last, family
+            code = family * _LENGTHS + len_low
+            if len_low == len_high:  # most ranges: one piece
+                group = pieces.get(code)
                 if group is None:
-                    group = pieces[is_global, ext, length] = (array("q"), array("q"), array("i"))
+                    group = pieces[code] = (array("q"), array("q"), array("i"))
                 group[0].append(lo)
-                group[1].append(hi)
+                group[1].append(last)
                 group[2].append(i)
-                lo = 10**length
+                continue
+            for length in range(len_low, len_high + 1):
+                group = pieces.get(code)
+                if group is None:
+                    group = pieces[code] = (array("q"), array("q"), array("i"))
+                group[0].append(lo)
+                group[1].append(last if length == len_high else powers[length] - 1)
+                group[2].append(i)
+                lo = powers[length]
+                code += 1
         del order
-        starts, winners, directory = array("q"), array("i"), array("i")
-        piece_lo, piece_hi, piece_index = array("q"), array("q"), array("i")
-        places = array("q")  # per group: first, shift, d0, buckets, p0, p1
-        for los, his, indices in pieces.values():
-            s0, d0, p0 = len(starts), len(directory), len(piece_lo)
+        starts, winners, directory, piece_index = array("q"), array("i"), array("i"), array("i")
+        codes = array("q", sorted(pieces))
+        firsts, shifts, d0s, bucket_counts = array("q"), array("q"), array("q"), array("q")
+        p0s = array("q", [0])
+        for code in codes:
+            los, his, indices = pieces.pop(code)
+            s0 = len(starts)
             seg_starts, seg_winners = _sweep(los, his, indices)
-            first, count = seg_starts[0], len(seg_starts)
-            shift = ((seg_starts[-1] - first) // count).bit_length()
+            first, segments = seg_starts[0], len(seg_starts)
+            shift = ((seg_starts[-1] - first) // segments).bit_length()
             buckets = ((seg_starts[-1] - first) >> shift) + 1
+            firsts.append(first)
+            shifts.append(shift)
+            d0s.append(len(directory))
+            bucket_counts.append(buckets)
             directory.extend(
                 [
                     s0 + bisect_right(seg_starts, first + (b << shift)) - 1
@@ -151,27 +205,45 @@ class RangeTable:
             )
             starts.extend(seg_starts)
             winners.extend(seg_winners)
-            piece_lo.extend(los)
-            piece_hi.extend(his)
             piece_index.extend(indices)
-            places.extend((first, shift, d0, buckets, p0, len(piece_lo)))
-        # The long-lived small objects last, once the transient ones are gone, so that they do
-        # not pin memory the build used and freed.
-        keys = [(is_global, ext, length) for is_global, ext, length in pieces]
-        del pieces
-        groups = {key: Group(*places[6 * g : 6 * g + 6]) for g, key in enumerate(keys)}
-        return cls(groups, starts, winners, directory, piece_lo, piece_hi, piece_index)
+            p0s.append(len(piece_index))
+        # The few long-lived small objects last, once the transient ones are gone.
+        plain = {
+            _plain_key(code): Group(firsts[g], shifts[g], d0s[g], bucket_counts[g], g)
+            for g, code in enumerate(codes)
+            if code < 2 * _LENGTHS
+        }
+        return cls(
+            codes,
+            firsts,
+            shifts,
+            d0s,
+            bucket_counts,
+            p0s,
+            plain,
+            starts,
+            winners,
+            directory,
+            piece_index,
+            families,
+            lows,
+            highs,
+        )
 
     def lookup(self, number: Number) -> int | None:
         """The index of the range that wins for ``number``, or ``None``: O(log n)."""
         digits = number.digits
-        if digits[:1] == "+":
-            group = self.groups.get((True, number.ext, len(digits) - 1))
+        ext = number.ext
+        if ext is None:
+            group = self.plain.get(len(digits) * 2 + 1 if digits[:1] == "+" else len(digits) * 2)
+            if group is None:
+                return None
+            first, shift, d0, buckets, _ = group
         else:
-            group = self.groups.get((False, number.ext, len(digits)))
-        if group is None:
-            return None
-        first, shift, d0, buckets, _, _ = group
+            g = self._group(digits, ext)
+            if g is None:
+                return None
+            first, shift, d0, buckets = self.first[g], self.shift[g], self.d0[g], self.buckets[g]
         value = int(digits)  # "+" and a leading 0 are fine: values in a group have neither
         if value < first:
             return None
@@ -185,43 +257,93 @@ class RangeTable:
         winner = self.winners[found]
         return None if winner == _GAP else winner
 
+    def _group(self, digits: str, ext: str | None) -> int | None:
+        """The number of the group of ``digits`` (``+`` included) and ``ext``, if there is one."""
+        is_global = digits[:1] == "+"
+        length = len(digits) - is_global
+        if length > MAX_DIGITS:
+            return None
+        if ext is None:
+            family = int(is_global)
+        else:
+            value = _ext_value(ext)
+            if value is None:
+                return None
+            family = value * 2 + is_global
+        code = family * _LENGTHS + length
+        g = bisect_left(self.codes, code)
+        return g if g < len(self.codes) and self.codes[g] == code else None
+
     def covering(self, number: Number) -> list[int]:
         """Indices of every range covering ``number``, winner first (sort order).
 
-        O(ranges of the number's family and length): for explanations, not for calls.
+        O(ranges of the number's family and length): for explanations, not for calls. A range
+        has a piece in the number's group when its bounds' lengths enclose the number's length,
+        and then covers it when ``low <= value <= high``: without leading zeros, comparing as
+        integers is comparing by length, then digits.
         """
+        g = self._group(number.digits, number.ext)
         digits = number.subscriber
-        where = self.groups.get((number.is_global, number.ext, len(digits)))
-        if where is None or digits[:1] == "0":
+        if g is None or digits[:1] == "0":
             return []
         value = int(digits)
-        lows, highs, indices = self.piece_lo, self.piece_hi, self.piece_index
-        return [indices[p] for p in range(where.p0, where.p1) if lows[p] <= value <= highs[p]]
+        lows, highs, indices = self.lows, self.highs, self.piece_index
+        return [
+            i
+            for i in (indices[p] for p in range(self.p0[g], self.p0[g + 1]))
+            if lows[i] <= value <= highs[i]
+        ]
+
+    def bounds(self, index: int) -> tuple[Number, Number] | None:
+        """The start and end of range ``index``, rebuilt; ``None`` for a pattern range."""
+        family = self.families[index]
+        if family == _GAP:
+            return None
+        plus = "+" if family & 1 else ""
+        ext = str(family >> 1) if family > 1 else None
+        return Number(f"{plus}{self.lows[index]}", ext), Number(f"{plus}{self.highs[index]}", ext)
 
     @property
     def segment_count(self) -> int:
         """How many elementary segments (gaps included) the ranges resolved into."""
         return len(self.starts)
 
+    @property
+    def group_count(self) -> int:
+        """How many groups (family and length) the numeric ranges fall into."""
+        return len(self.codes)
 
-def _sort_order(ranges: Sequence[NumberRange]) -> list[int]:
-    """The indices of the numeric ranges in sort order: (priority, position), then index.
+
+def _ext_value(ext: str) -> int | None:
+    """The value of an extension as a range bound may have it (1 to 10 ASCII digits, no leading
+    0), or ``None``: no range has any other extension."""
+    if len(ext) > MAX_EXT_DIGITS or ext[:1] == "0" or not (ext.isascii() and ext.isdigit()):
+        return None
+    return int(ext)
+
+
+def _plain_key(code: int) -> int:
+    """The key in :attr:`RangeTable.plain` of a group without an extension, by its code."""
+    family, length = divmod(code, _LENGTHS)
+    return (length + 1) * 2 + 1 if family else length * 2
+
+
+def sort_order(ranges: Sequence[NumberRange]) -> list[int]:
+    """The indices of ``ranges`` (numeric and pattern) in sort order: (priority, position), then
+    index.
 
     The key is one int per range, ``priority * span + position`` (``span`` exceeding every
     position's distance from the smallest), which orders as the pair does without a tuple each.
     """
-    numeric = [i for i, r in enumerate(ranges) if r.start is not None and r.end is not None]
-    if not numeric:
-        return numeric
-    positions = [ranges[i].position for i in numeric]
+    if not ranges:
+        return []
+    positions = [r.position for r in ranges]
     low = min(positions)
     span = max(positions) - low + 1
     keys = [
-        ranges[i].priority * span + position - low
-        for i, position in zip(numeric, positions, strict=True)
+        r.priority * span + position - low for r, position in zip(ranges, positions, strict=True)
     ]
-    order = sorted(range(len(numeric)), key=keys.__getitem__)  # stable: ties keep index order
-    return [numeric[k] for k in order]
+    return sorted(range(len(ranges)), key=keys.__getitem__)  # stable: ties keep index order
 
 
 def _sweep(los: array[int], his: array[int], indices: array[int]) -> tuple[list[int], list[int]]:
@@ -237,14 +359,20 @@ def _sweep(los: array[int], his: array[int], indices: array[int]) -> tuple[list[
     if count == 1:
         return [los[0], his[0] + 1], [indices[0], _GAP]
     by_low = sorted(range(count), key=los.__getitem__)
-    boundaries = sorted({*los, *[hi + 1 for hi in his]})
+    lows = [los[j] for j in by_low]
+    # Two sorted runs, which sorted() merges in linear time; equal points are skipped below.
+    boundaries = sorted(lows + sorted([hi + 1 for hi in his]))
     starts: list[int] = []
     winners: list[int] = []
     heap: list[int] = []
     k = 0
     previous = _GAP
-    for point in boundaries:
-        while k < count and los[by_low[k]] == point:
+    point = -1  # below every boundary: bounds are >= 1
+    for boundary in boundaries:
+        if boundary == point:
+            continue
+        point = boundary
+        while k < count and lows[k] == point:
             heappush(heap, by_low[k])
             k += 1
         while heap and his[heap[0]] < point:
@@ -260,6 +388,24 @@ def _sweep(los: array[int], his: array[int], indices: array[int]) -> tuple[list[
 #: The total order of ranges: ``sort_key`` then the index in the snapshot's sequence.
 OrderKey = tuple[int, int, int]
 
+#: A compiled pattern's ``fullmatch``.
+Matcher = Callable[[str], "re.Match[str] | None"]
+
+#: A pattern that refers to a group by number (or a conditional), which an alternation renumbers.
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?\(")
+
+
+def any_of(patterns: Sequence[str]) -> Matcher | None:
+    """One alternation of ``patterns`` (full match), to learn in one regex call that none of them
+    matches; ``None`` when there are fewer than two, when a pattern refers to groups by number,
+    or when the alternation does not compile (e.g. a global flag in the middle)."""
+    if len(patterns) < 2 or any(_GROUP_REFERENCE.search(pattern) for pattern in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).fullmatch
+    except re.error:
+        return None
+
 
 def order_of(ranges: Sequence[NumberRange], index: int) -> OrderKey:
     """The key that orders range ``index`` among ``ranges``: (priority, position, index)."""
@@ -269,10 +415,15 @@ def order_of(ranges: Sequence[NumberRange], index: int) -> OrderKey:
 
 @dataclass(frozen=True, slots=True)
 class PatternTable:
-    """The pattern ranges of a snapshot, compiled, in sort order; tried one after the other."""
+    """The pattern ranges of a snapshot, compiled, in sort order; tried one after the other.
+
+    ``any``, the alternation of every pattern (:func:`any_of`), tells in one regex call that none
+    matches, when it could be built.
+    """
 
     keys: tuple[OrderKey, ...]
     regexes: tuple[re.Pattern[str], ...]
+    any: Matcher | None = None
 
     @classmethod
     def build(cls, ranges: Sequence[NumberRange]) -> PatternTable:
@@ -282,7 +433,8 @@ class PatternTable:
             for i, r in enumerate(ranges)
             if r.pattern is not None
         )
-        return cls(tuple(key for key, _ in found), tuple(regex for _, regex in found))
+        regexes = tuple(regex for _, regex in found)
+        return cls(tuple(key for key, _ in found), regexes, any_of([r.pattern for r in regexes]))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -295,6 +447,13 @@ class PatternTable:
                 return None
             if regex.fullmatch(text):
                 return key[2]
+        return None
+
+    def pattern(self, index: int) -> str | None:
+        """The pattern of range ``index``; ``None`` when it is not a pattern range."""
+        for key, regex in zip(self.keys, self.regexes, strict=True):
+            if key[2] == index:
+                return regex.pattern
         return None
 
     def matching(self, text: str) -> list[int]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.routing.objects import range_objects, reachable
 from vacant import routing
 from vacant.errors import InvalidNumber
 from vacant.routing.model import (
@@ -163,8 +164,73 @@ def test_ranges_sharing_a_removed_announcement_share_its_busy_target() -> None:
     assert snapshot.targets[0] == BusyTarget(REMOVED, None)
 
 
+def test_ranges_sending_calls_to_one_auto_attendant_share_its_number() -> None:
+    one = rng("One", "+1", auto_attendant="+14255550100;ext=77")
+    two = rng("Two", "+2", auto_attendant="+14255550100;ext=77")
+    other = rng("Other", "+3", auto_attendant="+14255550199")
+    snapshot = Snapshot.build(config(one, two, other))
+    assert snapshot.targets[0] is snapshot.targets[1]
+    assert snapshot.targets[0] == Number("+14255550100", "77")
+    assert snapshot.targets[2] == Number("+14255550199")
+
+
 def test_snapshot_keeps_the_configuration_version() -> None:
     assert Snapshot.build(config()).version == 42
+
+
+# --- the snapshot is self-contained --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_snapshot_keeps_no_object_of_the_configuration_ranges(count: int) -> None:
+    """The server drops the configuration once the snapshot is built: the snapshot must not keep
+    its range objects (a million of them are 400 MB) nor anything they hold alive."""
+    aa = rng("AA", "+14255552000", "+14255552099", auto_attendant="+14255550100;ext=77")
+    gone = rng("Gone", "+14255553000", "+14255553099", announcement_id=uuid.UUID(int=7))
+    ext = rng("Ext", "+14255551000;ext=4321", "+14255551999;ext=4321", announcement_id=TTS.id)
+    premium = NumberRange.create("Premium", pattern=r"\+1900\d{7}", announcement_id=AUDIO.id)
+    ranges = [aa, REDMOND, SALES, gone, ext, premium][:count]
+    built = config(*ranges, rules=(FOUR_DIGITS,))
+    snapshot = Snapshot.build(built)
+    kept = [obj for obj in reachable(snapshot) if id(obj) in range_objects(built)]
+    assert kept == []
+
+
+def test_each_range_is_rebuilt_from_the_columns_without_its_description() -> None:
+    aa = rng("AA", "+14255552000", "+14255552099", auto_attendant="+14255550100", priority=3)
+    gone = rng("Gone", "100", "20000", announcement_id=REMOVED, description="old")
+    ext = rng("Ext", "+1425;ext=12", "+1430;ext=12", announcement_id=SILENT.id, priority=7)
+    premium = NumberRange.create(
+        "Premium", pattern=r"\+1900\d{7}", announcement_id=AUDIO.id, position=4
+    )
+    ranges = [REDMOND, aa, gone, ext, premium]
+    snapshot = Snapshot.build(config(*ranges))
+    assert snapshot.range_count == 5
+    assert [snapshot.name(i) for i in range(5)] == ["Redmond", "AA", "Gone", "Ext", "Premium"]
+    assert [snapshot.range(i) for i in range(5)] == [
+        dataclasses.replace(r, description="") for r in ranges
+    ]
+
+
+def test_names_of_any_length_and_script_are_kept_whole() -> None:
+    names = ["R", "Rédmond", "東京 " * 80, "x"]
+    ranges = [
+        rng(name.strip(), f"+{i + 1}", announcement_id=TTS.id) for i, name in enumerate(names)
+    ]
+    snapshot = Snapshot.build(config(*ranges))
+    assert [snapshot.decide(f"+{i + 1}").range for i in range(4)] == [n.strip() for n in names]
+
+
+def test_priorities_and_positions_beyond_32_bits_still_order_the_ranges() -> None:
+    big = rng("Big", "+1000", "+1999", announcement_id=TTS.id, priority=2**40, position=2**35)
+    bigger = rng("Bigger", "+1000", "+1999", announcement_id=TTS.id, priority=2**40 + 1)
+    premium = NumberRange.create(
+        "Premium", pattern=r"\+1\d{3}", announcement_id=AUDIO.id, priority=2**40, position=2**36
+    )
+    snapshot = Snapshot.build(config(bigger, big, premium))
+    assert snapshot.decide("+1500").range == "Big"
+    assert snapshot.range(1).priority == 2**40
+    assert snapshot.order_of(2) == (2**40, 2**36, 2)
 
 
 # --- reading and normalising the dialled number --------------------------------------------------
@@ -263,6 +329,17 @@ def test_back_reference_rule_still_applies_without_the_prefilter() -> None:
 
 
 # --- pattern ranges ------------------------------------------------------------------------------
+
+
+def test_pattern_ranges_that_cannot_be_combined_are_still_tried_one_by_one() -> None:
+    double = NumberRange.create("Double", pattern=r"\+(\d)\1\d+", announcement_id=AUDIO.id)
+    premium = NumberRange.create("Premium", pattern=r"\+1900\d+", announcement_id=TTS.id)
+    snapshot = Snapshot.build(config(double, premium, REDMOND))
+    assert snapshot.patterns.any is None
+    assert snapshot.decide("+1190").range == "Double"
+    assert snapshot.decide("+19001").range == "Premium"
+    assert snapshot.decide("+14255554321").range == "Redmond"
+    assert snapshot.decide("+1234").range is None
 
 
 def test_pattern_range_matches_the_whole_number() -> None:
@@ -600,6 +677,8 @@ def test_decide_agrees_with_the_brute_force_oracle(
     config: RoutingConfig, values: list[int]
 ) -> None:
     snapshot = Snapshot.build(config)
+    for i, r in enumerate(config.ranges):
+        assert snapshot.range(i) == dataclasses.replace(r, description="")
     for value in values:
         number = Number(f"+{value}")
         decision = snapshot.decide(number, explain=value % 2 == 0)

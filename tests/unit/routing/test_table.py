@@ -1,15 +1,17 @@
 """The range table: priority resolved into segments, looked up in O(log n) (reference §3.4)."""
 
+import re
 import uuid
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.routing.objects import range_objects, reachable
 from vacant.errors import InvalidNumber
-from vacant.routing.model import NumberRange
+from vacant.routing.model import NumberRange, RoutingConfig
 from vacant.routing.numbers import Number, family, order_key
-from vacant.routing.table import PatternTable, RangeTable, order_of
+from vacant.routing.table import PatternTable, RangeTable, order_of, sort_order
 
 TARGET = uuid.UUID(int=1)
 
@@ -185,6 +187,77 @@ def test_range_whose_bounds_break_lyncs_rules_is_refused(
         RangeTable.build([rng])
 
 
+@pytest.mark.parametrize("ext", ["012", "0", "12345678901", "", "\u0661\u0662"])
+def test_dialled_extension_no_bound_can_have_is_in_no_range(ext: str) -> None:
+    """A bound's extension is 1 to 10 ASCII digits without a leading 0 (Lync's rule)."""
+    table = RangeTable.build([numeric("R", "+1425", "+1430", ext="12")])
+    assert table.lookup(Number("+1426", ext)) is None
+    assert table.covering(Number("+1426", ext)) == []
+    assert table.lookup(Number("+1426", "12")) == 0
+
+
+def test_number_with_an_extension_longer_than_18_digits_is_in_no_range() -> None:
+    table = RangeTable.build([numeric("R", "+1", "+" + "9" * 18, ext="7")])
+    assert table.lookup(Number("+" + "9" * 18, "7")) == 0
+    assert table.lookup(Number("+1" + "0" * 18, "7")) is None
+
+
+@pytest.mark.parametrize("ext", ["012", "12345678901"])
+def test_range_whose_extension_breaks_lyncs_rule_is_refused(ext: str) -> None:
+    with pytest.raises(InvalidNumber, match="not 1 to 10 digits without a leading 0"):
+        RangeTable.build([numeric("bad", "+1", "+2", ext=ext)])
+
+
+def test_numbers_are_grouped_by_family_and_length() -> None:
+    table = RangeTable.build(
+        [
+            numeric("a", "+100", "+20000"),  # lengths 3, 4 and 5
+            numeric("b", "+150", "+160"),  # length 3 again
+            numeric("c", "100", "200"),  # local
+            numeric("d", "+100", "+200", ext="12"),
+            numeric("e", "+100", "+200", ext="13"),
+        ]
+    )
+    assert table.group_count == 6
+    assert len(table.plain) == 4
+
+
+def test_bounds_are_rebuilt_from_the_columns() -> None:
+    ranges = [
+        numeric("global", "+14255550000", "+14255559999"),
+        pattern("pattern", r"\+1\d+"),
+        numeric("local ext", "100", "20000", ext="4321"),
+    ]
+    table = RangeTable.build(ranges)
+    assert table.bounds(0) == (Number("+14255550000"), Number("+14255559999"))
+    assert table.bounds(1) is None
+    assert table.bounds(2) == (Number("100", "4321"), Number("20000", "4321"))
+
+
+def test_table_keeps_no_object_of_the_ranges_it_was_built_from() -> None:
+    config = RoutingConfig(
+        [
+            numeric("global", "+14255550000", "+14255559999", priority=2),
+            numeric("local ext", "1000", "2000", ext="4321"),
+            numeric("long", "+99", "+123456789012345"),
+        ]
+    )
+    table = RangeTable.build(config.ranges)
+    kept = [obj for obj in reachable(table) if id(obj) in range_objects(config)]
+    assert kept == []
+
+
+def test_sort_order_is_priority_then_position_then_index() -> None:
+    ranges = [
+        numeric("a", "+1", "+2", priority=1, position=5),
+        pattern("b", "1", priority=0, position=9),
+        numeric("c", "+1", "+2", priority=1, position=2),
+        numeric("d", "+1", "+2", priority=1, position=2),
+    ]
+    assert sort_order(ranges) == [1, 2, 3, 0]
+    assert sort_order([]) == []
+
+
 # --- pattern table -------------------------------------------------------------------------------
 
 
@@ -208,6 +281,30 @@ def test_patterns_ordered_after_a_bound_are_not_tried() -> None:
     assert table.first("+1425", below=(1, 4, 0)) is None
     assert table.first("+1425", below=(1, 4, 1)) == 0
     assert table.first("+1425", below=(2, 0, 0)) == 0
+
+
+def test_pattern_of_a_range_is_its_source_and_none_for_a_numeric_range() -> None:
+    table = PatternTable.build([numeric("n", "+1", "+2"), pattern("p", r"\+1\d+")])
+    assert table.pattern(1) == r"\+1\d+"
+    assert table.pattern(0) is None
+
+
+@pytest.mark.parametrize(
+    ("patterns", "combined"),
+    [
+        ([r"\+1900\d+", r"\+44\d+"], True),
+        ([r"\+1900\d+"], False),  # one pattern: nothing to combine
+        ([r"(\d)\1\d*", r"\+44\d+"], False),  # a back-reference would be renumbered
+    ],
+)
+def test_patterns_are_prefiltered_by_one_alternation_only_when_it_is_equivalent(
+    patterns: list[str], combined: bool
+) -> None:
+    table = PatternTable.build([pattern(f"p{i}", p, position=i) for i, p in enumerate(patterns)])
+    assert (table.any is not None) is combined
+    for text in ["+19005551234", "+4420", "1123", "+1425"]:
+        one_by_one = [i for i, p in enumerate(patterns) if re.fullmatch(p, text)]
+        assert table.first(text) == (one_by_one[0] if one_by_one else None), text
 
 
 def test_invalid_pattern_is_refused_naming_the_range() -> None:
@@ -260,3 +357,5 @@ def test_lookup_agrees_with_the_brute_force_oracle(data: st.DataObject) -> None:
         expected = oracle(ranges, number)
         assert table.lookup(number) == (expected[0] if expected else None), number
         assert table.covering(number) == expected, number
+    for i, rng in enumerate(ranges):
+        assert table.bounds(i) == (rng.start, rng.end)
