@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Sequence
@@ -14,25 +15,52 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from vacant import __version__
-from vacant.cli.commands import (
-    access,
-    announcements,
-    audit,
-    calls,
-    config,
-    numbers,
-    pools,
-    ranges,
-    route,
-    serve,
-)
 from vacant.cli.context import DEFAULT_DB, CliContext
 from vacant.errors import ConfigError, StoreError, VacantError, ValidationError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
+#: Each command and where it lives (module of ``vacant.cli.commands``, attribute). A command's
+#: module is imported only when that command runs, so ``vacant route`` does not pay for the
+#: web framework and the SIP stack that ``vacant serve`` needs.
+COMMANDS = {
+    "announcement": "announcements:announcement_group",
+    "audit": "audit:audit_group",
+    "calls": "calls:calls_group",
+    "config": "config:config_group",
+    "db": "config:db_group",
+    "number": "numbers:number_group",
+    "pool": "pools:pool_group",
+    "range": "ranges:range_group",
+    "route": "route:route",
+    "rule": "numbers:rule_group",
+    "serve": "serve:serve",
+    "token": "access:token_group",
+    "user": "access:user_group",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (see :data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(
+            importlib.import_module(f"vacant.cli.commands.{module}"), attribute
+        )
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     "db_url",
@@ -49,12 +77,6 @@ def cli(ctx: click.Context, db_url: str, verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = ctx.with_resource(CliContext(db_url))
-
-
-for module in (config, pools, announcements, ranges, numbers, route, calls, serve):
-    module.register(cli)
-access.register(cli)
-audit.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -151,8 +151,3 @@ def user_set_role(cli: CliContext, name: str, role: str, as_json: bool) -> None:
     with cli.admin() as admin:
         user = admin.set_role(name, role)
     emit(user, as_json, f"user {user.name} now has role {user.role}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(token_group)
-    cli.add_command(user_group)

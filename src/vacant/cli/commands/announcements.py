@@ -197,7 +197,3 @@ def _prompt(ann: Announcement) -> str:
 def _warn(ann: Announcement) -> None:
     for warning in ann.warnings():
         click.echo(f"warning: {warning}", err=True)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(announcement_group)

@@ -56,7 +56,3 @@ def list_(
     ]
     headers = ["TIME (UTC)", "ACTOR", "ACTION", "OBJECT", "BEFORE", "AFTER"]
     emit(entries, as_json, table(rows, headers))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(audit_group)

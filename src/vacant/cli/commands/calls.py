@@ -10,7 +10,7 @@ from vacant.cli.context import CliContext, emit, json_option, pass_cli, table
 from vacant.service.imports import parse_since
 from vacant.store.calls import list_calls
 
-__all__ = ["parse_since", "register"]
+__all__ = ["parse_since"]
 
 
 @click.group("calls")
@@ -55,7 +55,3 @@ def list_(
         "DURATION",
     ]
     emit(records, as_json, table(rows, headers))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(calls_group)

@@ -69,8 +69,3 @@ def import_(cli: CliContext, file: Path, dry_run: bool) -> None:
         click.echo(change)
     verb = "would change" if dry_run else "applied"
     click.echo(f"{verb} {len(changes)} item(s)" + (" (dry run)" if dry_run else ""), err=True)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(db_group)
-    cli.add_command(config_group)

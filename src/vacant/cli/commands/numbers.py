@@ -114,8 +114,3 @@ def rule_remove(cli: CliContext, name: str) -> None:
     with cli.admin() as admin:
         admin.remove_rule(name)
     click.echo(f"removed rule {name}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(number_group)
-    cli.add_command(rule_group)

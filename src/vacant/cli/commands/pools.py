@@ -82,7 +82,3 @@ def remove(cli: CliContext, name: str) -> None:
     with cli.admin() as admin:
         admin.remove_pool(name)
     click.echo(f"removed pool {name}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(pool_group)

@@ -183,7 +183,3 @@ def move(
         order = admin.move_range(name, up=up, down=down, before=before)
     names = [r.name for r in order]
     emit(names, as_json, "\n".join(f"{i + 1:>4}  {n}" for i, n in enumerate(names)))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(range_group)

@@ -24,7 +24,3 @@ def route(cli: CliContext, number: str, as_json: bool) -> None:
             lines.append(f"  {key}: {data[key]}")
     lines += [f"  - {line}" for line in decision.explanation]
     emit(data, as_json, "\n".join(lines))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(route)
