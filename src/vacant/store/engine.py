@@ -113,6 +113,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     every other command starts faster without it.
     """
     from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["configure_logger"] = False
