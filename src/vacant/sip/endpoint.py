@@ -37,7 +37,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vacant.errors import LocalProtocolError, ParseError
@@ -64,7 +64,7 @@ from vacant.sip.transaction import (
     TxKind,
     TxState,
 )
-from vacant.sip.uri import format_host
+from vacant.sip.uri import format_host, is_ipv4, is_ipv6
 from vacant.sip.validate import (
     DEFAULT_CAPABILITIES,
     Capabilities,
@@ -79,6 +79,11 @@ _DEFAULT_PORT: Final = 5060
 
 _CLIENT_KINDS: Final = frozenset({TxKind.INVITE_CLIENT, TxKind.NON_INVITE_CLIENT})
 _UNSETTLED: Final = frozenset({TxState.PROCEEDING, TxState.COMPLETED})
+
+# The typed views that depend on the Via fields (``Message.top_via``, ``Message.vias``).
+_VIA_VIEWS: Final = frozenset({"top_via", "vias"})
+# RFC 3261 §25.1 port = 1*DIGIT; a 16-bit number.
+_MAX_PORT: Final = 65535
 
 _Key2xx = tuple[str, str | None, str | None, int]
 _Key2543 = tuple[str, str | None, int, str, str]
@@ -491,10 +496,17 @@ class SipEndpoint:
         rport = via.rport_requested
         if rport or not _same_host(via.host, source.host):
             # RFC 3581 §4: with rport, received is added "even if it is identical" to sent-by.
-            params = via.params.replace("received", source.host)
+            host = source.host
+            params = via.params.replace("received", host)
+            valid = is_ipv4(host) or is_ipv6(host)
             if rport:
-                params = params.replace("rport", str(source.port))
-            _replace_top_via(request, str(replace(via, params=params)))
+                rport_text = str(source.port)
+                params = params.replace("rport", rport_text)
+                valid = valid and len(rport_text) <= 5 and rport_text.isdigit()
+                valid = valid and int(rport_text) <= _MAX_PORT
+            # A parsed Via with a valid received and rport renders to text that parses back to
+            # the same value, so the new top Via need not be parsed again.
+            _replace_top_via(request, via.with_params(params), reparse=not valid)
         if reliable:
             # §18.2.2: "the response MUST be sent using the existing connection".
             return source
@@ -502,7 +514,9 @@ class SipEndpoint:
         port = via.port or _DEFAULT_PORT
         if maddr is not None:
             return Address(maddr, port, source.transport)
-        return Address(source.host, source.port if rport else port, source.transport)
+        if rport:
+            return source  # RFC 3581 §4: back to the source address and port
+        return Address(source.host, port, source.transport)
 
     def _reject(
         self,
@@ -694,19 +708,20 @@ def _same_host(sent_by: str, source: str) -> bool:
         return False  # a domain name: always gets "received"
 
 
-def _replace_top_via(request: Request, value: str) -> None:
-    """Put ``value`` in place of the first Via value, leaving every other field as it was."""
-    keys, names, values = [], [], []
-    first = True
-    for key, name, old in request.headers.keyed():
-        if first and key == "via":
-            first = False
-            rest = split_commas(old)[1:] if "," in old else []
-            old = ", ".join([value, *rest])
-        keys.append(key)
-        names.append(name)
-        values.append(old)
-    request.headers = Headers.from_parsed(keys, names, values)
+def _replace_top_via(request: Request, via: Via, *, reparse: bool) -> None:
+    """Put ``via`` in place of the first Via value, leaving every other field as it was. The
+    views of the other fields stay cached; unless ``reparse``, ``via`` becomes ``top_via``."""
+    headers = request.headers
+    old = headers.get("via") or ""
+    rest = split_commas(old)[1:] if "," in old else []
+    kept = headers.views
+    headers.replace_first("via", ", ".join([str(via), *rest]))
+    views = headers.views
+    for name, view in kept.items():
+        if name not in _VIA_VIEWS:
+            views[name] = view
+    if not reparse:
+        views["top_via"] = via
 
 
 class _Retransmission:

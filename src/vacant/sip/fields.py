@@ -29,6 +29,11 @@ _MAX_CSEQ: Final = 2**32 - 1  # §8.1.1.5: "expressible as a 32-bit unsigned int
 _MAX_HOPS: Final = 255  # §20.22: "an integer in the range 0-255"
 
 
+# Parsers build their frozen values the way the dataclass __init__ does, minus its overhead.
+_new: Final = object.__new__
+_set: Final = object.__setattr__
+
+
 def _fail(what: str, text: str) -> ParseError:
     return ParseError(f"invalid {what}: {text[:80]!r}")
 
@@ -41,8 +46,12 @@ def parse_params(text: str, pos: int = 0) -> Params:
     Raises:
         ParseError: anything but parameters (and trailing whitespace) follows ``pos``.
     """
-    items: list[tuple[str, str | None]] = []
     end = len(text)
+    if pos >= end:
+        return EMPTY_PARAMS
+    if grammar.PLAIN_PARAMS.fullmatch(text, pos) is not None:
+        return _plain_params(text[pos:])
+    items: list[tuple[str, str | None]] = []
     while pos < end:
         match = grammar.GENERIC_PARAM.match(text, pos)
         if match is None:
@@ -61,13 +70,33 @@ def parse_params(text: str, pos: int = 0) -> Params:
     return Params(tuple(items))
 
 
+def _plain_params(text: str) -> Params:
+    """Parameters from text that ``grammar.PLAIN_PARAMS`` matched: no whitespace, no
+    quoted-string, so every ";" starts a parameter and every "=" its value."""
+    if not text:
+        return EMPTY_PARAMS
+    if text.find(";", 1) < 0:  # one parameter (a tag, say)
+        name, eq, value = text[1:].partition("=")
+        items: tuple[tuple[str, str | None], ...] = ((name, value if eq else None),)
+    else:
+        pairs = [part.partition("=") for part in text[1:].split(";")]
+        items = tuple([(name, value if eq else None) for name, eq, value in pairs])
+    params = _new(Params)
+    _set(params, "items", items)
+    return params
+
+
 def format_params(params: Params) -> str:
     """Header parameters as ``;name=value`` text (values are written as stored)."""
-    return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in params)
+    return "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params.items])
 
 
 def _digits(text: str, limit: int, what: str) -> int:
     """``1*DIGIT`` no larger than ``limit``, without ever converting a huge digit string."""
+    if len(text) < 10 and text.isdigit() and text.isascii():
+        value = int(text)  # at most 9 digits: no huge conversion
+        if value <= limit:
+            return value
     if grammar.DIGITS.fullmatch(text) is None:
         raise _fail(what, text)
     significant = text.lstrip("0") or "0"
@@ -97,22 +126,29 @@ class Via:
         Raises:
             ParseError: not a via-parm, or a malformed branch, received, rport, maddr or ttl.
         """
-        match = grammar.VIA_HEAD.match(text)
-        if match is None:
-            raise _fail("Via", text)
-        name, version, transport, host_text, port_text = match.groups()
-        host = parse_host(host_text)
+        plain = grammar.PLAIN_VIA.fullmatch(text)
+        if plain is not None:
+            transport, host_text, port_text, params_text = plain.groups()
+            protocol, params_at = "SIP/2.0", -1
+        else:
+            match = grammar.VIA_HEAD.match(text)
+            if match is None:
+                raise _fail("Via", text)
+            name, version, transport, host_text, port_text = match.groups()
+            transport = transport.upper()
+            protocol, params_at, params_text = f"{name.upper()}/{version}", match.end(), ""
+        host = parse_host(host_text)  # sent-by first: the error names the first fault
         port = parse_port(port_text) if port_text is not None else None
-        params = parse_params(text, match.end())
-        for key, value in params:
+        params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
+        for key, value in params.items:
             _check_via_param(key.lower(), value, text)
-        return cls(
-            transport=transport.upper(),
-            host=host,
-            port=port,
-            params=params,
-            protocol=f"{name.upper()}/{version}",
-        )
+        via = _new(cls)  # what the frozen dataclass's __init__ does, without its overhead
+        _set(via, "transport", transport)
+        _set(via, "host", host)
+        _set(via, "port", port)
+        _set(via, "params", params)
+        _set(via, "protocol", protocol)
+        return via
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
@@ -148,7 +184,20 @@ class Via:
     @property
     def rport_requested(self) -> bool:
         """Whether the client asked for rport (the parameter present without a value)."""
-        return "rport" in self.params and self.params.get("rport") is None
+        for key, value in self.params.items:  # the first rport decides, as get() does
+            if key == "rport" or key.lower() == "rport":
+                return value is None
+        return False
+
+    def with_params(self, params: Params) -> "Via":
+        """A copy with ``params`` (the endpoint's received and rport, §18.2.1, RFC 3581 §4)."""
+        via = _new(type(self))
+        _set(via, "transport", self.transport)
+        _set(via, "host", self.host)
+        _set(via, "port", self.port)
+        _set(via, "params", params)
+        _set(via, "protocol", self.protocol)
+        return via
 
     @property
     def maddr(self) -> str | None:
@@ -208,8 +257,16 @@ class NameAddr:
             ParseError: a broken quoted-string, spaces inside ``<>`` (RFC 4475 §3.1.2.14), a
                 display name that is neither tokens nor quoted (§3.1.2.15), or a bad URI.
         """
+        plain = grammar.PLAIN_NAME_ADDR.fullmatch(text)
+        if plain is not None:
+            display, uri_text, params_text = plain.groups()
+            name_addr = _new(cls)  # what the frozen dataclass's __init__ does, but faster
+            _set(name_addr, "uri", parse_uri(uri_text))
+            _set(name_addr, "display_name", display)
+            _set(name_addr, "params", _plain_params(params_text))
+            return name_addr
         text = text.strip(grammar.WSP)
-        display: str | None = None
+        display = None
         if text.startswith('"'):
             closed = grammar.QUOTED_BODY.match(text, 1)
             if closed is None:
@@ -273,7 +330,11 @@ class CSeq:
         match = grammar.CSEQ.fullmatch(text)
         if match is None:
             raise _fail("CSeq", text)
-        return cls(_digits(match.group(1), _MAX_CSEQ, "CSeq number"), match.group(2))
+        number, method = match.groups()
+        cseq = _new(cls)  # what the frozen dataclass's __init__ does, but faster
+        _set(cseq, "number", _digits(number, _MAX_CSEQ, "CSeq number"))
+        _set(cseq, "method", method)
+        return cseq
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"

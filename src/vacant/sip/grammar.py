@@ -74,8 +74,10 @@ SIP_URI_REST: Final = re.compile(
 HOSTNAME: Final = re.compile(
     r"(?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.?"
 )
-# IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT   (each at most 255, in code)
-IPV4: Final = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+# IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most 255 (leading zeros
+# allowed: 1*3DIGIT). Alternatives of fixed length, so matching is bounded.
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|[01][0-9][0-9]|[0-9][0-9]?)"
+IPV4: Final = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 # IPv6address characters; the structure is checked with the ipaddress module (RFC 4291 forms) plus
 # RFC 5118 §4.10's three-colon form that RFC 3261's own ABNF produces.
 IPV6_CHARS: Final = re.compile(r"[0-9A-Fa-f:.]+")
@@ -119,6 +121,21 @@ HEADER_NAME: Final = TOKEN
 # fit; each typed view checks the values it interprets.
 GENERIC_PARAM: Final = re.compile(
     rf'[ \t]*;[ \t]*([{TOKEN_CHARS}]+)(?:[ \t]*=[ \t]*(?:([{TOKEN_CHARS}:\[\]]+)|"))?'
+)
+# The common case of ``*( SEMI generic-param )``: no whitespace and no quoted-string, so the
+# text splits at ";" and "=" into exactly what GENERIC_PARAM would match one by one.
+_PLAIN_PARAMS: Final = rf"(?:;[{TOKEN_CHARS}]+(?:=[{TOKEN_CHARS}:\[\]]+)?)*"
+PLAIN_PARAMS: Final = re.compile(_PLAIN_PARAMS)
+# The common via-parm: "SIP/2.0/" transport SP host [":" port] and plain parameters; what
+# VIA_HEAD and GENERIC_PARAM would match of it, in one pattern.
+PLAIN_VIA: Final = re.compile(
+    rf"SIP/2\.0/([A-Z]+) ([A-Za-z0-9\-.]+)(?::([0-9]+))?({_PLAIN_PARAMS})"
+)
+# The common name-addr: an optional quoted display name without quoted-pairs, "<" a URI
+# without SP, quotes or angle brackets ">", and plain parameters.
+PLAIN_NAME_ADDR: Final = re.compile(
+    r'(?:"([^"\\\x00-\x1f\x7f]*)" *)?<([^<>"\x00-\x20]*)>'
+    rf"({_PLAIN_PARAMS})"
 )
 # sent-protocol = protocol-name SLASH protocol-version SLASH transport ; SLASH = SWS "/" SWS
 # via-parm = sent-protocol LWS sent-by ; sent-by = host [ COLON port ] ; COLON = SWS ":" SWS

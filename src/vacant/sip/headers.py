@@ -12,7 +12,7 @@ round-trip exactly through ``serialize()``. Names keep their spelling (``MaX-fOr
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 from vacant.errors import ParseError
 from vacant.sip import grammar
@@ -98,6 +98,10 @@ KNOWN_SPELLINGS: Final[Mapping[str, str]] = {
     **{letter.upper(): key for letter, key in COMPACT_FORMS.items()},
 }
 
+_KNOWN: Final = KNOWN_SPELLINGS
+# What ``Headers._repeated`` is when no key repeats (shared, never written to).
+_NONE_REPEATED: Final[dict[str, list[int]]] = {}
+
 _COMMA_SPECIAL: Final = re.compile(r'[,"<]')
 
 
@@ -120,8 +124,12 @@ def split_commas(value: str) -> list[str]:
     Raises:
         ParseError: a quoted-string or a ``<`` is never closed.
     """
-    if '"' not in value and "<" not in value:
-        return [part.strip(grammar.WSP) for part in value.split(",")]
+    if '"' not in value:
+        if "<" not in value:
+            return [part.strip(grammar.WSP) for part in value.split(",")]
+        if "," not in value and value.rfind("<") < value.rfind(">"):
+            # One element (a Contact, say): no "<" after the last ">", so every "<" is closed.
+            return [value.strip(grammar.WSP)]
     parts: list[str] = []
     start = pos = 0
     while (match := _COMMA_SPECIAL.search(value, pos)) is not None:
@@ -159,16 +167,24 @@ class Headers:
     """Header fields in order; lookups are case-insensitive and understand compact forms.
 
     ``revision`` changes on every mutation, so cached typed views can tell they are stale.
+    ``views`` is where the message layer caches the typed views it parsed from these fields
+    (``Message.top_via``, ...); every mutation empties it.
+
+    Theory of operation: the index from lookup key to first position is built once, on the
+    first lookup, by one dict comprehension; only a message that repeats a field name (several
+    Via lines, say) also gets the list of every position of each repeated key.
     """
 
-    __slots__ = ("_index", "_keys", "_names", "_values", "revision")
+    __slots__ = ("_first", "_keys", "_names", "_repeated", "_values", "revision", "views")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._keys: list[str] = []
         self._names: list[str] = []
         self._values: list[str] = []
-        self._index: dict[str, list[int]] | None = None
+        self._first: dict[str, int] | None = None
+        self._repeated: dict[str, list[int]] = _NONE_REPEATED
         self.revision = 0
+        self.views: dict[str, Any] = {}
         for name, value in fields:
             self.add(name, value)
 
@@ -177,20 +193,38 @@ class Headers:
         """Adopt lists the parser built (keys from ``header_key``); no checks, no copies."""
         headers = cls.__new__(cls)
         headers._keys, headers._names, headers._values = keys, names, values
-        headers._index = None
+        headers._first = None
+        headers._repeated = _NONE_REPEATED
         headers.revision = 0
+        headers.views = {}
         return headers
 
     # --- reading ---------------------------------------------------------------------------
 
+    def _index(self) -> dict[str, int]:
+        """Key -> first position; fills ``_repeated`` (key -> every position) for repeats."""
+        keys = self._keys
+        first = {key: position for position, key in enumerate(keys)}  # last, unless repeated
+        if len(first) != len(keys):
+            every: dict[str, list[int]] = {}
+            for position, key in enumerate(keys):
+                every.setdefault(key, []).append(position)
+            repeated = {key: found for key, found in every.items() if len(found) > 1}
+            for key, found in repeated.items():
+                first[key] = found[0]
+            self._repeated = repeated
+        self._first = first
+        return first
+
     def _positions(self, name: str) -> list[int]:
-        index = self._index
-        if index is None:
-            index = {}
-            for position, key in enumerate(self._keys):
-                index.setdefault(key, []).append(position)
-            self._index = index
-        return index.get(header_key(name), [])
+        key = _KNOWN.get(name) or header_key(name)
+        first = self._first
+        if first is None:
+            first = self._index()
+        position = first.get(key)
+        if position is None:
+            return []
+        return self._repeated.get(key) or [position]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -199,7 +233,12 @@ class Headers:
         return zip(self._names, self._values, strict=True)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and bool(self._positions(name))
+        if not isinstance(name, str):
+            return False
+        first = self._first
+        if first is None:
+            first = self._index()
+        return (_KNOWN.get(name) or header_key(name)) in first
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -211,8 +250,23 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         """The value of the first field called ``name``, or ``None``."""
-        positions = self._positions(name)
-        return self._values[positions[0]] if positions else None
+        first = self._first
+        if first is None:
+            first = self._index()
+        position = first.get(_KNOWN.get(name) or header_key(name))
+        return None if position is None else self._values[position]
+
+    def single(self, name: str) -> str | None:
+        """The value of the one field called ``name``; ``None`` if there is none or more than
+        one (``count`` tells which)."""
+        first = self._first
+        if first is None:
+            first = self._index()
+        key = _KNOWN.get(name) or header_key(name)
+        position = first.get(key)
+        if position is None or key in self._repeated:
+            return None
+        return self._values[position]
 
     def get_all(self, name: str) -> list[str]:
         """The values of every field called ``name``, in order (one entry per field line)."""
@@ -258,6 +312,18 @@ class Headers:
         """Every field as (name as spelled, value), in order."""
         return list(self)
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Put ``value`` (a well-formed field value: it is not checked) in place of the value of
+        the first field called ``name``, keeping the field's name and position; cached views
+        are dropped, as on every change.
+
+        Raises:
+            IndexError: there is no field called ``name``.
+        """
+        self._values[self._positions(name)[0]] = value
+        self.views = {}
+        self.revision += 1  # the keys are as they were, so the index stays valid
+
     def copy(self) -> "Headers":
         """An independent copy."""
         return Headers.from_parsed(list(self._keys), list(self._names), list(self._values))
@@ -265,7 +331,9 @@ class Headers:
     # --- writing ---------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        self._index = None
+        self._first = None
+        self._repeated = _NONE_REPEATED
+        self.views = {}
         self.revision += 1
 
     def add(self, name: str, value: str) -> None:

@@ -35,6 +35,14 @@ from vacant.sip.uri import Uri, parse_uri
 
 T = TypeVar("T")
 
+# A list header value that ``split_commas`` returns unchanged: one element, no quotes or "<",
+# no surrounding whitespace.
+_PLAIN_LIST_ELEMENT: Final = re.compile(r'[^ \t,"<](?:[^,"<]*[^ \t,"<])?')
+# Methods known to be tokens, so that the Request-Line check skips the pattern for them.
+_COMMON_METHODS: Final = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY"})
+# Marks a view not cached yet, where ``None`` is a value (Max-Forwards, Content-Type).
+_MISSING: Final = object()
+
 SIP_VERSION: Final = "SIP/2.0"
 # Method SP: what a Request-Line starts with (the method is a token, §25.1).
 _REQUEST_START: Final = re.compile(f"[{grammar.TOKEN_CHARS}]+ ".encode())
@@ -66,10 +74,11 @@ class Message:
     """What requests and responses share: header fields, a body, and typed views of the fields.
 
     A view raises ``ParseError`` when its header is missing, repeated where the grammar allows
-    one, or malformed (status hint 400 for a request, ``None`` for a response).
+    one, or malformed (status hint 400 for a request, ``None`` for a response). Views are cached
+    in ``headers.views``, which every change to the headers empties.
     """
 
-    __slots__ = ("_owner", "_revision", "_views", "body", "headers")
+    __slots__ = ("body", "headers")
 
     #: The status to answer a malformed request with; ``None`` for responses (never answered).
     status_hint: int | None = 400
@@ -79,9 +88,6 @@ class Message:
     ) -> None:
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.body = body
-        self._views: dict[str, object] = {}
-        self._owner: Headers | None = None
-        self._revision = -1
 
     def _start_line(self) -> str:
         raise NotImplementedError
@@ -108,96 +114,150 @@ class Message:
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + body
 
     # --- typed views ---------------------------------------------------------------------------
+    # Each property reads the cache (one dict lookup) and builds the view on a miss.
 
-    def _memo(self, key: str, build: Callable[[], T]) -> T:
-        headers = self.headers
-        if self._owner is not headers or self._revision != headers.revision:
-            self._views = {}
-            self._owner, self._revision = headers, headers.revision
-        try:
-            return cast(T, self._views[key])
-        except KeyError:
-            pass
-        try:
-            value = build()
-        except ParseError as exc:
-            if exc.status_hint == self.status_hint:
-                raise
-            raise ParseError(str(exc), self.status_hint) from exc
-        self._views[key] = value
-        return value
+    def _hinted(self, exc: ParseError) -> ParseError:
+        """``exc`` if it carries this message's status hint, else a copy that does (as if
+        raised ``from exc``)."""
+        if exc.status_hint == self.status_hint:
+            return exc
+        error = ParseError(str(exc), self.status_hint)
+        error.__cause__ = exc
+        return error
 
     def _single(self, name: str) -> str:
-        values = self.headers.get_all(name)
-        if len(values) != 1:
-            problem = "missing" if not values else "more than one"
+        value = self.headers.single(name)
+        if value is None:
+            problem = "more than one" if self.headers.count(name) else "missing"
             raise ParseError(f"{problem} {name} header field", self.status_hint)
-        return values[0]
+        return value
 
     @property
     def top_via(self) -> Via:
         """The first Via value: where responses go, and the transaction's branch (§17)."""
-
-        def build() -> Via:
-            value = self.headers.first_value("via")
-            if value is None:
-                raise ParseError("missing Via header field")
-            return Via.parse(value)
-
-        return self._memo("top_via", build)
+        views = self.headers.views
+        via: Via | None = views.get("top_via")
+        if via is None:
+            try:
+                value = self.headers.first_value("via")
+                if value is None:
+                    raise ParseError("missing Via header field")
+                via = views["top_via"] = Via.parse(value)
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return via
 
     @property
     def vias(self) -> tuple[Via, ...]:
         """Every Via value, in order (a response copies them all, §8.2.6.2)."""
-        return self._memo("vias", lambda: tuple(Via.parse(v) for v in self.headers.values("via")))
+        views = self.headers.views
+        vias: tuple[Via, ...] | None = views.get("vias")
+        if vias is None:
+            try:
+                vias = views["vias"] = self._vias()
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return vias
+
+    def _vias(self) -> tuple[Via, ...]:
+        values = self.headers.get_all("via")
+        if len(values) == 1 and _PLAIN_LIST_ELEMENT.fullmatch(values[0]) is not None:
+            # One via-parm, exactly the text ``top_via`` parses: parse it once.
+            return (self.top_via,)
+        return tuple(Via.parse(v) for v in self.headers.values("via"))
 
     @property
     def call_id(self) -> str:
         """The Call-ID (§8.1.1.4)."""
-        return self._memo("call_id", lambda: parse_call_id(self._single("call-id")))
+        views = self.headers.views
+        call_id: str | None = views.get("call_id")
+        if call_id is None:
+            try:
+                call_id = views["call_id"] = parse_call_id(self._single("call-id"))
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return call_id
 
     @property
     def cseq(self) -> CSeq:
         """The CSeq: sequence number and method (§8.1.1.5)."""
-        return self._memo("cseq", lambda: CSeq.parse(self._single("cseq")))
+        views = self.headers.views
+        cseq: CSeq | None = views.get("cseq")
+        if cseq is None:
+            try:
+                cseq = views["cseq"] = CSeq.parse(self._single("cseq"))
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return cseq
 
     @property
     def from_(self) -> NameAddr:
         """The From field (§8.1.1.3); its tag is half of the dialog id."""
-        return self._memo("from", lambda: NameAddr.parse(self._single("from")))
+        views = self.headers.views
+        from_: NameAddr | None = views.get("from")
+        if from_ is None:
+            try:
+                from_ = views["from"] = NameAddr.parse(self._single("from"))
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return from_
 
     @property
     def to(self) -> NameAddr:
         """The To field (§8.1.1.2)."""
-        return self._memo("to", lambda: NameAddr.parse(self._single("to")))
+        views = self.headers.views
+        to: NameAddr | None = views.get("to")
+        if to is None:
+            try:
+                to = views["to"] = NameAddr.parse(self._single("to"))
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return to
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards (§8.1.1.6), ``None`` when absent (an RFC 2543 peer, RFC 4475 §3.4.1)."""
-
-        def build() -> int | None:
-            if not self.has("max-forwards"):
-                return None
-            return MaxForwards.parse(self._single("max-forwards"))
-
-        return self._memo("max_forwards", build)
+        views = self.headers.views
+        hops = views.get("max_forwards", _MISSING)
+        if hops is _MISSING:
+            try:
+                hops = views["max_forwards"] = (
+                    MaxForwards.parse(self._single("max-forwards"))
+                    if "max-forwards" in self.headers
+                    else None
+                )
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return cast("int | None", hops)
 
     @property
     def content_type(self) -> str | None:
         """The body's media type (``type/subtype``, lower case), ``None`` without Content-Type."""
-
-        def build() -> str | None:
-            if not self.has("content-type"):
-                return None
-            return parse_media_type(self._single("content-type"))
-
-        return self._memo("content_type", build)
+        views = self.headers.views
+        media_type = views.get("content_type", _MISSING)
+        if media_type is _MISSING:
+            try:
+                media_type = views["content_type"] = (
+                    parse_media_type(self._single("content-type"))
+                    if "content-type" in self.headers
+                    else None
+                )
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return cast("str | None", media_type)
 
     @property
     def contacts(self) -> tuple[NameAddr, ...]:
         """The Contact values (§8.1.1.8). A REGISTER's ``Contact: *`` is not a NameAddr: check
         ``headers.get("contact") == "*"`` first."""
-        return self._memo("contacts", lambda: self._name_addrs("contact"))
+        views = self.headers.views
+        contacts: tuple[NameAddr, ...] | None = views.get("contacts")
+        if contacts is None:
+            try:
+                contacts = views["contacts"] = self._name_addrs("contact")
+            except ParseError as exc:
+                raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return contacts
 
     @property
     def routes(self) -> tuple[NameAddr, ...]:
@@ -208,6 +268,16 @@ class Message:
     def record_routes(self) -> tuple[NameAddr, ...]:
         """The Record-Route values, in order (§20.30)."""
         return self._memo("record_routes", lambda: self._name_addrs("record-route"))
+
+    def _memo(self, key: str, build: Callable[[], T]) -> T:
+        views = self.headers.views
+        if key in views:
+            return cast(T, views[key])
+        try:
+            value = views[key] = build()
+        except ParseError as exc:
+            raise self._hinted(exc)  # noqa: B904  (``_hinted`` sets the cause)
+        return value
 
     def _name_addrs(self, name: str) -> tuple[NameAddr, ...]:
         return tuple(NameAddr.parse(value) for value in self.headers.values(name))
@@ -311,7 +381,7 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
         ParseError: for any input that is not an acceptable message; see the module docstring for
             ``status_hint``. No other exception escapes, whatever ``data`` holds.
     """
-    start = skip_leading_crlf(data)
+    start = skip_leading_crlf(data) if data.startswith(b"\r\n") else 0
     is_response = data[start : start + 4].upper() == b"SIP/"
     hint = None if is_response else request_hint(data, start)
     if len(data) > limits.max_message_size:
@@ -326,16 +396,19 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
     first, _, fields = head.partition("\r\n")
     headers = _parse_fields(fields, hint, limits)
     body_at = end + 4
-    lengths = headers.get_all("content-length")
-    if not lengths:
+    text = headers.single("content-length")
+    if text is None:
+        if headers.count("content-length"):
+            raise ParseError("more than one Content-Length (RFC 4475 §3.3.9)", hint)
         body = data[body_at:]
-    elif len(lengths) > 1:
-        raise ParseError("more than one Content-Length (RFC 4475 §3.3.9)", hint)
     else:
-        try:
-            length = ContentLength.parse(lengths[0])
-        except ParseError as exc:
-            raise ParseError(str(exc), hint) from exc
+        if len(text) < 10 and text.isdigit() and text.isascii():
+            length = int(text)  # at most 9 digits: within ContentLength's bound
+        else:
+            try:
+                length = ContentLength.parse(text)
+            except ParseError as exc:
+                raise ParseError(str(exc), hint) from exc
         if length > limits.max_body_size:
             raise ParseError("Content-Length exceeds the body size limit", 513 if hint else None)
         if body_at + length > len(data):
@@ -352,6 +425,20 @@ def _parse_fields(text: str, hint: int | None, limits: Limits) -> Headers:
     """Split the header section (after the start line) into fields, unfolding (§7.3.1)."""
     if not text:
         return Headers.from_parsed([], [], [])
+    # The common case runs as comprehensions: every name a known spelling (so a token, and no
+    # line starts with SP or HTAB, so nothing is folded), every line with a colon, few fields.
+    lines = text.split("\r\n")
+    spelled, colons, raw = zip(*[line.partition(":") for line in lines], strict=True)
+    names = list(spelled)
+    keys = list(map(KNOWN_SPELLINGS.get, names))
+    if None in keys or "" in colons or len(lines) > limits.max_headers:
+        return _parse_any_fields(text, hint, limits)
+    wsp = grammar.WSP
+    return Headers.from_parsed(cast(list[str], keys), names, [value.strip(wsp) for value in raw])
+
+
+def _parse_any_fields(text: str, hint: int | None, limits: Limits) -> Headers:
+    """``_parse_fields`` for folded lines, unusual names and errors."""
     wsp = grammar.WSP
     if "\r\n " in text or "\r\n\t" in text or text[0] in wsp:
         lines = _unfold(text.split("\r\n"), hint)
@@ -359,14 +446,13 @@ def _parse_fields(text: str, hint: int | None, limits: Limits) -> Headers:
         lines = text.split("\r\n")
     if len(lines) > limits.max_headers:
         raise ParseError("too many header fields", 513 if hint else None)
-    # The common case runs as comprehensions; only unusual names take the loop below.
-    split = [line.partition(":") for line in lines]
-    if "" in [colon for _, colon, _ in split]:
-        bad = next(line for line, (_, colon, _) in zip(lines, split, strict=True) if not colon)
+    spelled, colons, raw = zip(*[line.partition(":") for line in lines], strict=True)
+    if "" in colons:
+        bad = next(line for line, colon in zip(lines, colons, strict=True) if not colon)
         raise ParseError(f"header line without a colon: {bad[:80]!r}", hint)
-    names = [name for name, _, _ in split]
-    keys = [KNOWN_SPELLINGS.get(name) for name in names]
-    values = [value.strip(wsp) for _, _, value in split]
+    names = list(spelled)
+    keys = list(map(KNOWN_SPELLINGS.get, names))
+    values = [value.strip(wsp) for value in raw]
     if None in keys:
         for position, key in enumerate(keys):
             if key is None:
@@ -405,7 +491,7 @@ def _parse_request_line(line: str, headers: Headers, body: bytes, hint: int | No
     if len(parts) != 3:
         raise ParseError(f"malformed Request-Line: {line[:80]!r}", hint)
     method, target, version = parts
-    if grammar.METHOD.fullmatch(method) is None:
+    if method not in _COMMON_METHODS and grammar.METHOD.fullmatch(method) is None:
         raise ParseError(f"method is not a token: {method[:80]!r}", hint)
     if version != SIP_VERSION and version.upper() != SIP_VERSION:
         if grammar.SIP_VERSION.fullmatch(version):
@@ -414,7 +500,8 @@ def _parse_request_line(line: str, headers: Headers, body: bytes, hint: int | No
         raise ParseError(f"malformed SIP-Version: {version[:80]!r}", hint)
     uri = parse_uri(target)
     request = Request.__new__(Request)
-    Message.__init__(request, headers, body)
+    request.headers = headers
+    request.body = body
     request.method = method
     request.uri = uri
     return request
@@ -432,7 +519,8 @@ def _parse_status_line(line: str, headers: Headers, body: bytes) -> Response:
     if grammar.CTL.search(reason):
         raise ParseError("control character in Reason-Phrase", None)
     response = Response.__new__(Response)
-    Message.__init__(response, headers, body)
+    response.headers = headers
+    response.body = body
     response.status = int(code)
     response.reason = reason
     return response

@@ -160,12 +160,14 @@ def reason_phrase(code: int) -> str:
     """
     if not 100 <= code <= 699:
         raise ValueError(f"status code {code} is outside 100..699")
-    try:
-        return StatusCode(code).phrase
-    except ValueError:
-        return _CLASS_PHRASES[code // 100]
+    phrase = _REASONS.get(code)
+    return _CLASS_PHRASES[code // 100] if phrase is None else phrase
 
 
 def is_provisional(code: int) -> bool:
     """Whether ``code`` is 1xx (§7.2)."""
     return code < 200
+
+
+# Every member's phrase by code, computed once: reason_phrase runs for each response sent.
+_REASONS: Final[dict[int, str]] = {int(member): member.phrase for member in StatusCode}

@@ -196,9 +196,14 @@ class TimerHeap(Generic[K]):
     def expire(self, now: float) -> None:
         """Fire every timer due at ``now`` (and those they arm with zero duration)."""
         heap = self._heap
+        pop = heapq.heappop
         while heap and heap[0][0] <= now:
-            _, seq, owner, timer = heapq.heappop(heap)
-            if not self._fire(owner, timer, seq):
+            _, seq, owner, timer = pop(heap)
+            timers = owner.timers
+            if timers.get(timer) == seq:  # ``_fire``, inlined: this loop is hot
+                del timers[timer]
+                owner.fire(timer)
+            else:
                 self._stale -= 1
         self.run_due()
 

@@ -54,6 +54,10 @@ class TxState(Enum):
     ACCEPTED = "Accepted"
     TERMINATED = "Terminated"
 
+    # Members are singletons compared by identity: hash them the same way, in C (Enum's own
+    # __hash__ is Python code, and these are dict keys on every transaction step).
+    __hash__ = object.__hash__
+
 
 class TxInput(Enum):
     """What a transaction reacts to, named as in the RFC's figures."""
@@ -83,6 +87,8 @@ class TxInput(Enum):
     TIMER_TRYING = "200 ms"  # §17.2.1: "send 100 if TU won't in 200 ms"
     TRANSPORT_ERROR = "transport error"
 
+    __hash__ = object.__hash__  # as TxState's
+
 
 #: Inputs that come from our own TU: a missing row for one of these is our bug.
 TU_INPUTS: Final = frozenset({TxInput.REQUEST, TxInput.TU_1XX, TxInput.TU_2XX, TxInput.TU_3XX_6XX})
@@ -95,6 +101,8 @@ class TxKind(Enum):
     NON_INVITE_CLIENT = "non-INVITE client"
     INVITE_SERVER = "INVITE server"
     NON_INVITE_SERVER = "non-INVITE server"
+
+    __hash__ = object.__hash__  # as TxState's
 
 
 class TransactionHost(Protocol):
@@ -205,7 +213,8 @@ class Transaction:
     def _apply(self, row: "Row[Any]") -> None:
         state, actions = row
         if state is not self.state:
-            logger.debug("tx %s: %s -> %s", self.id, self.state.value, state.value)
+            if logger.isEnabledFor(logging.DEBUG):  # spares the .value lookups otherwise
+                logger.debug("tx %s: %s -> %s", self.id, self.state.value, state.value)
             self.state = state
         for action in actions:
             action(self)
@@ -238,7 +247,8 @@ class Transaction:
 
     def absorb(self) -> None:
         """Drop the input on purpose (the RFC figures' "-"): it is a retransmission."""
-        logger.debug("tx %s: retransmission absorbed in %s", self.id, self.state.value)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("tx %s: retransmission absorbed in %s", self.id, self.state.value)
         self._host.absorbed(self)
 
     def terminate(self) -> None:
@@ -407,6 +417,7 @@ class ServerTransaction(Transaction):
 
     __slots__ = (
         "_head",
+        "_parts",
         "ack",
         "last_response",
         "outgoing",
@@ -443,6 +454,8 @@ class ServerTransaction(Transaction):
         #: An ACK that matched this transaction, being handled.
         self.ack: Request | None = None
         self._head: str | None = None
+        # The copied fields as the text before and after where a To tag goes (§8.2.6.2).
+        self._parts: tuple[str, str] | None = None
 
     @property
     def local_tag(self) -> str:
@@ -464,6 +477,7 @@ class ServerTransaction(Transaction):
             if row is not None:
                 self.ack = request
                 self._apply(row)
+                self.ack = None  # handled: a Confirmed transaction need not keep it alive
         else:
             row = self._row(TxInput.REQUEST_RETRANSMISSION)
             if row is not None:
@@ -513,22 +527,29 @@ class ServerTransaction(Transaction):
             head = self._head
         else:
             head = self._head = self._copied_fields(tag=True)
-        parts = [f"SIP/2.0 {status} {phrase}\r\n", head]
-        for name, value in headers:
-            check_field(name, value)
-            parts.append(f"{name}: {value}\r\n")
-        parts.append(f"Content-Length: {len(body)}\r\n\r\n")
-        return "".join(parts).encode("utf-8", "surrogateescape") + body
+        start = f"SIP/2.0 {status} {phrase}\r\n"
+        if headers:
+            parts = [start, head]
+            for name, value in headers:
+                check_field(name, value)
+                parts.append(f"{name}: {value}\r\n")
+            start, head = "", "".join(parts)
+        text = f"{start}{head}Content-Length: {len(body)}\r\n\r\n"
+        return text.encode("utf-8", "surrogateescape") + body
 
     def _copied_fields(self, *, tag: bool) -> str:
-        headers = self.request.headers
-        parts = [f"Via: {via}\r\n" for via in headers.get_all("via")]
-        to = headers.get("to")
+        parts = self._parts
+        if parts is None:
+            headers = self.request.headers
+            vias = "".join([f"Via: {via}\r\n" for via in headers.get_all("via")])
+            parts = self._parts = (
+                f"{vias}From: {headers.get('from')}\r\nTo: {headers.get('to')}",
+                f"\r\nCall-ID: {headers.get('call-id')}\r\nCSeq: {headers.get('cseq')}\r\n",
+            )
+        before_tag, after_tag = parts
         if tag and self.request.to.tag is None:
-            to = f"{to};tag={self.local_tag}"
-        parts.append(f"From: {headers.get('from')}\r\nTo: {to}\r\n")
-        parts.append(f"Call-ID: {headers.get('call-id')}\r\nCSeq: {headers.get('cseq')}\r\n")
-        return "".join(parts)
+            return f"{before_tag};tag={self.local_tag}{after_tag}"
+        return before_tag + after_tag
 
     # --- actions ------------------------------------------------------------------------
 

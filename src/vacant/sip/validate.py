@@ -173,6 +173,8 @@ def _check_require(request: Request, caps: Capabilities) -> Rejection | None:
         tags = [tag for tag in request.headers.values("require") if tag]
     except ParseError as exc:
         return Rejection(status=StatusCode.BAD_REQUEST, detail=str(exc))
+    if not tags:
+        return None
     if not all(grammar.is_token(tag) for tag in tags):
         return Rejection(status=StatusCode.BAD_REQUEST, detail="Require holds a non-token")
     supported = {tag.lower() for tag in caps.extensions}  # tokens compare case-insensitively

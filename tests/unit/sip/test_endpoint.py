@@ -23,6 +23,7 @@ from vacant.sip.events import (
     TransportFailed,
     TxId,
 )
+from vacant.sip.fields import Via
 from vacant.sip.message import Request, Response, parse_message
 from vacant.sip.reply import make_response
 from vacant.sip.transaction import ServerTransaction, TxKind, TxState
@@ -648,6 +649,32 @@ def test_top_via_stamp_leaves_the_other_via_values_alone(ep: SipEndpoint) -> Non
         "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=5999;received=192.0.2.10",
         "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKb",
     ]
+
+
+def test_stamped_top_via_is_the_view_the_request_carries_and_parses_back_the_same(
+    ep: SipEndpoint,
+) -> None:
+    # The endpoint hands the stamped Via on as ``top_via`` without parsing its text again, and
+    # keeps the views validation built; the text must still parse to the same value.
+    ep.receive(req(via_params=";rport"), Address("2001:db8::7", 5999), 0.0)
+    request = only(ep, RequestReceived).request
+    via = request.top_via
+    assert (via.received, via.rport) == ("2001:db8::7", 5999)
+    assert Via.parse(request.headers.first_value("via") or "") == via
+    assert request.vias == (via,)
+
+
+@pytest.mark.parametrize(
+    "source", [Address("client.example.com", 5060), Address("192.0.2.10", 70000)]
+)
+def test_stamp_that_makes_the_top_via_invalid_gets_400_rfc3261_18_2_1(
+    ep: SipEndpoint, source: Address
+) -> None:
+    # received is an IP address and rport a port (§18.2.1, RFC 3581 §4): a source address that
+    # is neither (only a broken adapter passes one) yields a top Via that fails to parse again.
+    ep.receive(req(via_params=";rport"), source, 0.0)
+    assert drain(ep) == []
+    assert status_lines(ep) == [b"SIP/2.0 400 Bad Request"]
 
 
 def test_response_goes_to_maddr_when_the_via_has_one_rfc3261_18_2_2(ep: SipEndpoint) -> None:

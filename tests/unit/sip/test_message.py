@@ -85,6 +85,23 @@ def test_typed_views_are_cached_until_the_headers_change() -> None:
     assert message.top_via.host == "third.example.com"
 
 
+def test_views_are_cached_in_the_headers_and_a_failed_view_is_not(wire: SimpleNamespace) -> None:
+    message = parse_message(CANONICAL_INVITE)
+    assert message.content_type == message.content_type == "application/sdp"
+    assert message.headers.views["content_type"] == "application/sdp"
+    broken = parse_message(wire.request(extra=[("Route", "<sip:proxy.example.com;lr")]))
+    for _ in range(2):
+        with pytest.raises(ParseError) as caught:
+            _ = broken.routes
+        assert caught.value.status_hint == 400
+    assert "routes" not in broken.headers.views
+    response = parse_message(wire.response(extra=[("Record-Route", "<sip:p.example.com")]))
+    with pytest.raises(ParseError) as caught:
+        _ = response.record_routes
+    assert caught.value.status_hint is None
+    assert isinstance(caught.value.__cause__, ParseError)  # the hint-less error, chained
+
+
 def test_missing_or_repeated_single_fields_raise_parse_error_with_the_message_hint(
     wire: SimpleNamespace,
 ) -> None:

@@ -5,6 +5,7 @@ actions' effects are checked; every pair a table lacks is absorbed when it comes
 raises ``LocalProtocolError`` when it comes from the TU (DESIGN.md §4).
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +412,24 @@ def test_timed_out_event_names_the_timer() -> None:
     tx2.respond(b"404", 404)
     tx2.fire(TxInput.TIMER_H)
     assert host.events[-1] == TransactionTimedOut(tx_id=tx2.id, timer="H")
+
+
+def test_state_changes_and_absorbed_inputs_are_logged_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # DESIGN.md §8: DEBUG state changes as "old -> new" (and nothing is formatted otherwise).
+    caplog.set_level(logging.DEBUG, logger="vacant.sip.transaction")
+    tx = server(FakeHost())
+    tx.respond(b"404", 404)
+    tx.receive_request(request("ACK"))
+    tx.receive_request(request("ACK"))
+    assert [record.getMessage() for record in caplog.records] == [
+        "tx 2: Proceeding -> Completed",
+        "tx 2: Completed -> Confirmed",
+        "tx 2: retransmission absorbed in Confirmed",
+        "tx 2: retransmission absorbed in Confirmed",
+    ]
+    assert tx.ack is None  # the ACK is let go once handled
 
 
 def test_transaction_describes_itself() -> None:

@@ -3,7 +3,7 @@
 import pytest
 
 from vacant.errors import ParseError
-from vacant.sip import AbsoluteUri, Params, SipUri, TelUri, parse_uri
+from vacant.sip import AbsoluteUri, Params, SipUri, TelUri, parse_uri, uri
 from vacant.sip.uri import format_host, is_ipv4, is_ipv6, parse_host, parse_port
 
 
@@ -117,7 +117,21 @@ def test_hostname_may_end_in_a_dot() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("192.0.2.1", True), ("255.255.255.255", True), ("256.0.0.1", False), ("1.2.3", False)],
+    [
+        ("192.0.2.1", True),
+        ("255.255.255.255", True),
+        ("0.0.0.0", True),
+        ("249.250.199.200", True),
+        ("001.02.3.004", True),  # 1*3DIGIT: leading zeros are digits too
+        ("256.0.0.1", False),
+        ("1.2.3.260", False),
+        ("300.1.1.1", False),
+        ("1.2.3", False),
+        ("1.2.3.4.5", False),
+        ("1234.1.1.1", False),
+        ("1.2.3.", False),
+        ("1.2.3.x", False),
+    ],
 )
 def test_ipv4_octets_are_at_most_255(text: str, expected: bool) -> None:
     assert is_ipv4(text) is expected
@@ -219,6 +233,17 @@ def test_absolute_uri_parse_refuses_non_uris(text: str) -> None:
 )
 def test_parse_uri_dispatches_on_the_scheme(text: str, kind: type) -> None:
     assert isinstance(parse_uri(text), kind)
+
+
+def test_parsed_uris_are_shared_values_and_the_cache_of_them_stays_bounded() -> None:
+    first = parse_uri("sip:shared@cache.example")
+    assert parse_uri("sip:shared@cache.example") is first  # immutable, so one value serves
+    for n in range(uri._PARSED_MAX + 1):
+        assert parse_uri(f"sip:{n}@cache.example") == SipUri(user=str(n), host="cache.example")
+    assert len(uri._PARSED) <= uri._PARSED_MAX
+    long = f"sip:{'a' * uri._PARSED_TEXT_MAX}@cache.example"
+    assert parse_uri(long).user == "a" * uri._PARSED_TEXT_MAX
+    assert long not in uri._PARSED
 
 
 def test_params_lookup_is_case_insensitive_and_distinguishes_flags() -> None:
