@@ -12,6 +12,7 @@ finish (up to ``drain_timeout``), the last call records are written, and ``run``
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import ssl
@@ -55,6 +56,10 @@ class ServeOptions:
     poll_interval: float = 1.0
     drain_timeout: float = 5.0
     seed: int | None = field(default=None)
+    #: The cyclic garbage collector's thresholds once the server is up (``gc.set_threshold``),
+    #: after the objects of start-up are frozen out of its sight (``gc.freeze``); ``None``
+    #: leaves the collector alone (an application embedded in another process).
+    gc_thresholds: tuple[int, int, int] | None = None
 
 
 class Application:
@@ -159,6 +164,8 @@ class Application:
         except OSError as exc:
             await runner.close()
             raise ConfigError(f"--sip: cannot listen: {exc}") from None
+        if options.gc_thresholds is not None:
+            _tune_gc(options.gc_thresholds)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self.cdr.run(cdr_stop))
@@ -188,3 +195,17 @@ class Application:
                 return
             await asyncio.sleep(0.05)
         log.warning("stopped with calls still in progress after %.1f s", self.options.drain_timeout)
+
+
+def _tune_gc(thresholds: tuple[int, int, int]) -> None:
+    """Keep the cyclic garbage collector off the call path.
+
+    A call allocates no reference cycles (its objects die by reference counting), yet every
+    object that outlives a young collection, a transaction kept for Timer I (5 s) say, is
+    traversed again by each older collection. The start-up objects (the routing snapshot, the
+    modules, the web application) are frozen: no collection ever traverses them again. Then the
+    young collection runs less often, and the oldest rarely: see ``vacant serve``.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*thresholds)

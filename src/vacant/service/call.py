@@ -67,6 +67,7 @@ LOOPBACK: tuple[Network, ...] = (
 )
 #: RFC 3326 Reason for a number that is not allocated (ITU-T Q.850 cause 1).
 UNALLOCATED = ("Reason", 'Q.850;cause=1;text="Unallocated (unassigned) number"')
+_NOT_FOUND = (UNALLOCATED,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class CallHandler:
         self.untrusted = 0
         self.overloaded = 0
         self._trusted = functools.lru_cache(maxsize=4096)(self._is_trusted)
+        self._retry_after = (("Retry-After", str(self.settings.retry_after)),)
         self._support = (
             ""
             if not endpoint.capabilities.extensions
@@ -177,43 +179,50 @@ class CallHandler:
         self.endpoint.reply(tx_id, 200, self.clock(), headers=headers)
 
     def invite(self, tx_id: TxId, request: Request, source_host: str) -> None:
+        # Every answer here is immediate, so the INVITE never enters ``pending`` (which holds
+        # the ones answered later, by ``answer``): one decision, one reply, one call record.
         now = self.clock()
-        self.pending[tx_id] = _Pending(request, now, datetime.now(UTC))
         settings = self.settings
         if not self._trusted(source_host):
             self.untrusted += 1
-            self.answer(tx_id, 403, "not-trusted")
+            self._final(tx_id, request, now, now, 403, "not-trusted", None)
             return
-        if self.draining or len(self.pending) > settings.max_calls or not self.limiter.allow(now):
+        if (
+            self.draining
+            or len(self.pending) >= settings.max_calls  # counting this one: more than max_calls
+            or not self.limiter.allow(now)
+        ):
             self.overloaded += 1
-            retry = ("Retry-After", str(settings.retry_after))
-            self.answer(tx_id, 503, "overload", headers=[retry])
+            self._final(tx_id, request, now, now, 503, "overload", None, self._retry_after)
             return
+        dialled = str(request.uri)
         try:
-            decision = self.snapshot().decide(str(request.uri))
+            decision = self.snapshot().decide(dialled)
         except InvalidNumber:
-            self.answer(tx_id, 484, "invalid-number")
+            self._final(tx_id, request, now, now, 484, "invalid-number", None, dialled=dialled)
             return
-        self.pending[tx_id].decision = decision
+        status: int
+        headers: tuple[tuple[str, str], ...] = ()
         match decision:
             case Assigned(uri=uri):
-                self.answer(tx_id, 302, decision.kind, headers=[("Contact", f"<{uri}>")])
+                status, headers = 302, (("Contact", f"<{uri}>"),)
             case AutoAttendant(attendant=number):
                 target = (
                     number.uri
                     if settings.domain is None
                     else f"sip:{number}@{settings.domain};user=phone"
                 )
-                self.answer(tx_id, 302, decision.kind, headers=[("Contact", f"<{target}>")])
+                status, headers = 302, (("Contact", f"<{target}>"),)
             case Busy():
-                self.answer(tx_id, 486, decision.kind)
+                status = 486
             case NotFound():
-                self.answer(tx_id, 404, decision.kind, headers=[UNALLOCATED])
+                status, headers = 404, _NOT_FOUND
             case AnnouncementDecision():
                 # The media path (answer, prompt, transfer) replaces this interim answer.
-                self.answer(tx_id, 480, decision.kind)
+                status = 480
             case _:
                 assert_never(decision)
+        self._final(tx_id, request, now, now, status, decision.kind, decision, headers, dialled)
 
     def answer(
         self,
@@ -223,28 +232,56 @@ class CallHandler:
         headers: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Send the final answer to a pending INVITE and write its call record."""
-        now = self.clock()
-        self.endpoint.reply(tx_id, status, now, headers=headers)
         pending = self.pending.pop(tx_id)
         decision = pending.decision
-        outcome = outcome or (decision.kind if decision else "cancelled")
+        self._final(
+            tx_id,
+            pending.request,
+            pending.started,
+            self.clock(),
+            status,
+            outcome or (decision.kind if decision else "cancelled"),
+            decision,
+            tuple(headers),
+            wall=pending.wall,
+        )
+
+    def _final(
+        self,
+        tx_id: TxId,
+        request: Request,
+        started: float,
+        now: float,
+        status: int,
+        outcome: str,
+        decision: Decision | None,
+        headers: tuple[tuple[str, str], ...] = (),
+        dialled: str | None = None,
+        wall: datetime | None = None,
+    ) -> None:
+        """The final response of an INVITE, its counter and its call record."""
+        self.endpoint.reply(tx_id, status, now, headers=headers)
         self.calls[(outcome, status)] += 1
-        request = pending.request
+        try:
+            call_id = request.call_id
+        except ParseError:
+            call_id = ""
         self.record(
             CallRecord(
-                started=pending.wall,
-                call_id=_header(request, "call_id"),
+                started=datetime.now(UTC) if wall is None else wall,
+                call_id=call_id,
                 caller=_caller(request),
-                dialled=str(request.uri),
+                dialled=str(request.uri) if dialled is None else dialled,
                 normalised=None if decision is None else str(decision.normalised),
                 decision=outcome,
                 range_name=None if decision is None else decision.range,
                 status=status,
-                duration=now - pending.started,
+                duration=now - started,
                 pool=self.settings.pool,
             )
         )
-        log.info("%s %s -> %d %s", request.call_id, request.uri, status, outcome)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s -> %d %s", call_id, request.uri, status, outcome)
 
     def _is_trusted(self, host: str) -> bool:
         try:
@@ -252,13 +289,6 @@ class CallHandler:
         except ValueError:
             return False
         return any(address in network for network in self.settings.trusted)
-
-
-def _header(request: Request, name: str) -> str:
-    try:
-        return str(getattr(request, name))
-    except ParseError:
-        return ""
 
 
 def _caller(request: Request) -> str:

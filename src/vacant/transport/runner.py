@@ -2,8 +2,9 @@
 
 This is the only code that touches SIP sockets. It follows aioquic's ``transmit()`` pattern:
 after anything reaches the endpoint (a datagram, a stream frame, a timer), the runner hands every
-event to the TU callback, sends what the endpoint queued, and re-arms exactly one
-``loop.call_at`` for the endpoint's earliest deadline.
+event to the TU callback, sends what the endpoint queued, and keeps exactly one ``loop.call_at``
+armed no later than the endpoint's earliest deadline. Datagrams read in one loop iteration share
+that pass (``feed`` schedules it once).
 
 - UDP: one ``DatagramProtocol`` per listener; sending never awaits. Responses go out of a
   listener of the destination's address family.
@@ -30,6 +31,10 @@ from vacant.sip.framing import PONG, Ping, StreamFramer
 from vacant.transport.listeners import ListenSpec
 
 log = logging.getLogger(__name__)
+
+#: Bounds of the caches of UDP source addresses and of send routes (cleared when full).
+_SOURCES = 4096
+_ROUTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,12 @@ class EndpointRunner:
         self._udp: dict[int, asyncio.DatagramTransport] = {}
         self._servers: list[asyncio.Server] = []
         self._connections: dict[Address, asyncio.StreamWriter] = {}
+        #: UDP destination → (listener, socket address): ``_send``'s fast path.
+        self._routes: dict[Address, tuple[asyncio.DatagramTransport, tuple[str, int]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._pump_scheduled = False
+        self._closed = False
         self._deadline: float | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -119,6 +128,7 @@ class EndpointRunner:
         self._servers.clear()
 
     async def close(self) -> None:
+        self._closed = True
         await self.stop_listening()
         if self._timer is not None:
             self._timer.cancel()
@@ -134,27 +144,44 @@ class EndpointRunner:
     # --- the endpoint loop ------------------------------------------------------------------
 
     def feed(self, data: bytes, source: Address) -> None:
-        """One datagram or stream frame from ``source``."""
+        """One datagram or stream frame from ``source``.
+
+        The endpoint takes it at once; its events and messages are handled by one ``pump``
+        soon after, shared by every datagram the loop reads in the same iteration (libuv reads
+        up to 32 per wake-up): one pass over the queues and one timer check per batch.
+        """
         self.endpoint.receive(data, source, self._loop.time())
-        self.pump()
+        if not self._pump_scheduled:
+            self._pump_scheduled = True
+            self._loop.call_soon(self._scheduled_pump)
+
+    def _scheduled_pump(self) -> None:
+        self._pump_scheduled = False
+        if not self._closed:
+            self.pump()
 
     def pump(self) -> None:
         """Hand events to the TU, send what is queued, re-arm the timer. The TU calls this too
         after acting outside ``on_event`` (a delayed answer)."""
         endpoint = self.endpoint
+        on_event = self.on_event
         while (event := endpoint.next_event()) is not None:
             try:
-                self.on_event(event)
+                on_event(event)
             except Exception:  # the root of this call's handling: log, keep serving others
                 log.exception("handling %s failed", type(event).__name__)
         for data, destination in endpoint.messages_to_send():
             self._send(data, destination)
         deadline = endpoint.get_timer()
-        if deadline != self._deadline:
+        # An armed timer that fires no later than the new deadline stays: when it fires, the
+        # endpoint does what is due (maybe nothing) and the timer is armed again. This spares a
+        # cancel and a new loop timer each time the earliest deadline moves later (an ACK
+        # cancelling the oldest Timer G, at every call).
+        if deadline is not None and (self._deadline is None or deadline < self._deadline):
             if self._timer is not None:
                 self._timer.cancel()
             self._deadline = deadline
-            self._timer = None if deadline is None else self._loop.call_at(deadline, self._fire)
+            self._timer = self._loop.call_at(deadline, self._fire)
 
     def _fire(self) -> None:
         self._timer = self._deadline = None
@@ -162,11 +189,19 @@ class EndpointRunner:
         self.pump()
 
     def _send(self, data: bytes, destination: Address) -> None:
+        route = self._routes.get(destination)
+        if route is not None:
+            route[0].sendto(data, route[1])
+            return
         if destination.transport == "udp":
             family = socket.AF_INET6 if ":" in destination.host else socket.AF_INET
             udp = self._udp.get(family)
             if udp is not None:
-                udp.sendto(data, (destination.host, destination.port))
+                address = (destination.host, destination.port)
+                if len(self._routes) >= _ROUTES:
+                    self._routes.clear()
+                self._routes[destination] = (udp, address)
+                udp.sendto(data, address)
                 return
         else:
             writer = self._connections.get(destination)
@@ -235,9 +270,16 @@ class EndpointRunner:
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, runner: EndpointRunner) -> None:
         self.runner = runner
+        #: Source addresses seen lately, so a peer's datagrams share one ``Address``.
+        self.sources: dict[tuple[str | bytes, int], Address] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        self.runner.feed(data, Address(str(addr[0]), addr[1], "udp"))
+        source = self.sources.get(addr)
+        if source is None:
+            if len(self.sources) >= _SOURCES:
+                self.sources.clear()
+            source = self.sources[addr] = Address(str(addr[0]), addr[1], "udp")
+        self.runner.feed(data, source)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)

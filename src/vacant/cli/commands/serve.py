@@ -22,11 +22,11 @@ from vacant.transport.listeners import parse_http, parse_listen
 
 #: ``gc.set_threshold`` once the server is up and its start-up objects are frozen
 #: (:func:`vacant.service.app._tune_gc`). Young collections stay small and frequent: a
-#: transaction held for Timer I keeps ~65 tracked objects, so each collection's pause grows with
-#: what it finds alive. The oldest generation is never collected on its own (10^6 middle
-#: collections): its automatic full collection walked every live transaction, up to 2 s at a
-#: few thousand calls per second. A call leaves no cyclic garbage (none found by ``gc.collect()``
-#: after 40,000 calls), so nothing accumulates there.
+#: transaction held for Timer I (5 s) keeps a few dozen tracked objects, so each collection's
+#: pause grows with what it finds alive. The oldest generation is never collected on its own
+#: (after 10^6 middle collections): its automatic full collection walked every live transaction,
+#: up to 2 s at a few thousand calls per second. Serving calls leaves no cyclic garbage (none
+#: found by ``gc.collect()`` after 80,000 calls), so nothing accumulates there unseen.
 GC_THRESHOLDS = (1_000, 2, 1_000_000)
 #: ``sys.setswitchinterval``: how long a thread may hold the GIL while another waits. The call
 #: record writer runs in a worker thread; with the default 5 ms, each time the event loop gives
