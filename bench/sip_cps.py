@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/sip_cps.py                 # both paths, vacant then Kamailio (~15 min)
-    .venv/bin/python bench/sip_cps.py --quick         # 3 s steps, coarser search (~4 min)
+    .venv/bin/python bench/sip_cps.py                 # both paths, vacant then Kamailio (~14 min)
+    .venv/bin/python bench/sip_cps.py --quick         # 3 s steps, coarser search (~5 min)
     .venv/bin/python bench/sip_cps.py --paths 404 --no-kamailio --duration 5
     .venv/bin/python bench/sip_cps.py --rate 8000     # one step per path at 8,000 calls/s
 
@@ -28,18 +28,27 @@ without ranges), then the final response and the ACK for it (reusing the INVITE'
 bounded in calls (``-m R*duration``), concurrency (``-l``) and time (``-timeout``).
 
 A step is *sustained* when SIPp exits 0 with zero failed calls, zero retransmissions (SIPp's
-``Retransmissions(C)``: an INVITE unanswered after T1 = 500 ms) and an achieved call rate at least
-97% of the target; for vacant also zero retransmissions sent by the server (``/metrics``: a final
-response not acknowledged within T1), no 503 (overload) and every INVITE answered with the path's
-status. The search doubles the rate from ``--start`` until a step fails, then bisects to
-``--resolution``; the servers rest ``--settle`` seconds between steps (vacant's server
-transactions live Timer I = 5 s after the ACK).
+``Retransmissions(C)``: an INVITE unanswered after T1 = 500 ms), no message after its call ended
+(``DeadCallMsgs``/``OutOfCallMsgs``: a final response the server retransmitted) and an achieved
+call rate at least 97% of the target; for vacant also zero retransmissions sent by the server
+(``/metrics``, read with a view-only token from ``vacant token create``), no 503 (overload) and
+every INVITE answered with the path's status. The search doubles the rate from ``--start`` until
+a step fails, then bisects to ``--resolution``. Between steps vacant rests 6 s (its server
+transactions live Timer I = 5 s after the ACK), 33 s after a failed step (final responses may be
+retransmitted until Timer H, 32 s; each step's SIPp has its own port), Kamailio 1 s.
 
 Response time: from just before SIPp sends the INVITE to just after it has read the final
 response, taken in the scenario with ``<gettimeofday>`` (microsecond resolution) and logged per
 call; p50/p99 over every call of the step. It includes SIPp's own scheduling (SIPp sends the
 calls of a 1 ms tick back to back, and reads responses between its other work), so it is an upper
 bound on the server's time; SIPp's ``-trace_rtt`` has only 1 ms resolution and is not used.
+
+Placement: the server (all its processes and threads) runs on the first CPU of this process's
+affinity, SIPp on the second (``taskset``; ``--no-pin`` leaves it to the scheduler). Unpinned,
+SIPp, woken by each response, often preempts the server on its core. Each server thus gets one
+core; a failed step is marked ``[server-bound]`` or ``[SIPp-bound]`` when that side's core was
+(nearly) full, and the table says "(SIPp-bound)" when the load generator, not the server, set the
+limit.
 
 CPU per call: the server's user+system CPU time (``/proc/PID/stat``; for Kamailio all its
 processes) over the step, divided by the calls; "others" is the machine's busy CPU
