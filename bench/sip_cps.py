@@ -89,6 +89,9 @@ from vacant.routing.policy import Assigned, AutoAttendant, NotFound, Snapshot
 from vacant.store import repository as repo
 from vacant.store.engine import make_engine, session_scope, upgrade
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+from tests.integration import peers
+
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent
 TARGET_CPS = 17_500
@@ -96,40 +99,10 @@ TARGET_P99_MS = 5.0
 STATUS = {"404": 404, "302": 302}
 TICK = os.sysconf("SC_CLK_TCK")
 
-_INVITE = """\
-INVITE sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[field0]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=sipp 1 1 IN IP4 [media_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 8 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-"""
-
+# The same INVITE and ACK as the integration tests' scenarios, dialling the injected number.
+_INVITE = peers.INVITE.replace("[service]", "[field0]")
 # RFC 3261 §17.1.1.3: the ACK for a non-2xx final response has the INVITE's Via (its branch).
-_ACK = """\
-ACK sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-"""
+_ACK = peers.ACK.replace("[service]", "[field0]").rstrip("\n") + "\n"
 
 
 def scenario(status: int) -> str:

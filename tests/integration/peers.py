@@ -111,7 +111,7 @@ def start_server(db_url: str, workdir: Path, *extra: str, ready: str = "listenin
 
 # --- SIPp ------------------------------------------------------------------------------------
 
-_INVITE = """\
+INVITE = """\
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
@@ -135,7 +135,7 @@ a=rtpmap:101 telephone-event/8000
 """
 
 # RFC 3261 §17.1.1.3: the ACK for a non-2xx final response has the INVITE's branch.
-_ACK = """\
+ACK = """\
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 [last_Via:]
 [last_From:]
@@ -185,10 +185,10 @@ def invite_scenario(status: int, checks: dict[str, str] | None = None) -> str:
     action, uses = _checks(checks or {})
     return (
         '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="invite">\n'
-        + _send(_INVITE, start_rtd=True)
+        + _send(INVITE, start_rtd=True)
         + '  <recv response="100" optional="true"/>\n'
         + f'  <recv response="{status}" rtd="true">\n{action}  </recv>\n'
-        + _send(_ACK, retrans=False)
+        + _send(ACK, retrans=False)
         + uses
         + "</scenario>\n"
     )
