@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_STAMP := $(VENV)/.debian
 # Debian packages the test suite drives as real peers (command -> package).
-DEB_PEERS := sipp:sip-tester chromium:chromium
+DEB_PEERS := sipp:sip-tester chromium:chromium baresip:baresip-core linphonec:linphone-cli
 
 .PHONY: run test check deps debian bench clean
 
