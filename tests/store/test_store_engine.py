@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from vacant.errors import ConfigError, Conflict
@@ -120,6 +121,46 @@ def test_a_uniqueness_the_database_enforces_becomes_a_conflict(session: Session)
     ):
         session.add(PoolRow(name="a.example.com", backup=None, description=""))
     assert session.scalars(select(PoolRow.name)).all() == ["a.example.com"]
+
+
+def _sqlite_pair(tmp_path: Path) -> tuple[Engine, Engine]:
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    upgrade(url)
+    return make_engine(url), make_engine(url)
+
+
+def _commit_a_pool(engine: Engine, name: str) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA busy_timeout = 50")
+        connection.execute(PoolRow.__table__.insert().values(name=name, description=""))
+        connection.commit()
+
+
+def test_a_sqlite_reader_that_then_writes_fails_after_another_commit(tmp_path: Path) -> None:
+    """Why writers begin IMMEDIATE: in WAL mode a transaction begun as a reader cannot write once
+    another connection has committed since its first read (SQLITE_BUSY_SNAPSHOT, no busy wait)."""
+    ours, theirs = _sqlite_pair(tmp_path)
+    with (  # noqa: PT012
+        pytest.raises(OperationalError, match="locked"),
+        session_scope(ours, write=False) as s,
+    ):
+        s.scalars(select(PoolRow)).all()
+        _commit_a_pool(theirs, "b")
+        s.add(PoolRow(name="a", description=""))
+        s.flush()
+
+
+def test_a_sqlite_writing_session_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
+    """session_scope begins IMMEDIATE: the write lock is taken before the first read, so another
+    writer waits (here it gives up after its short busy timeout) and ours cannot fail."""
+    ours, theirs = _sqlite_pair(tmp_path)
+    with session_scope(ours) as s:
+        s.scalars(select(PoolRow)).all()
+        with pytest.raises(OperationalError, match="locked"):
+            _commit_a_pool(theirs, "b")
+        s.add(PoolRow(name="a", description=""))
+    with session_scope(ours, write=False) as s:
+        assert [row.name for row in s.scalars(select(PoolRow))] == ["a"]
 
 
 def test_savepoints_roll_back_inside_a_committed_transaction(engine: Engine) -> None:

@@ -6,6 +6,12 @@ WAL journal (readers never block the writer) and real transactions: the ``sqlite
 legacy transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself, so SAVEPOINTs
 and transactional DDL behave as on PostgreSQL.
 
+A SQLite transaction that reads and then writes must take the write lock when it begins
+(``BEGIN IMMEDIATE``): begun as a reader, its first write fails at once with "database is locked"
+(SQLITE_BUSY_SNAPSHOT, no busy wait) whenever another process — a server's heartbeat or call
+records — committed since its first read. ``session_scope`` therefore begins IMMEDIATE unless the
+caller says the transaction only reads (``write=False``); writers then queue on the busy timeout.
+
 ``upgrade(engine_or_url)`` runs the Alembic migrations of ``vacant/store/migrations`` to head,
 driven from code (there is no ``alembic.ini``).
 """
@@ -95,14 +101,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+#: Execution option of the connections of a transaction that writes (see the module docstring).
+_WRITE = "vacant_write"
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """A session inside one transaction: committed when the block ends, rolled back on any
-    exception (which propagates)."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    exception (which propagates). ``write=False`` promises the transaction only reads: on SQLite
+    it then takes no write lock (see the module docstring)."""
+    bind = engine.execution_options(**{_WRITE: True}) if write else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
 
 

@@ -71,21 +71,25 @@ class LoginRequired(Exception):
     """No session: the page redirects to the login page."""
 
 
-def _bearer_principal(request: Request, state: State, s: DB) -> Principal:
-    """As the API: a bearer token, else the session cookie; no session redirects to /login."""
+def _bearer_principal(request: Request, state: State) -> Principal:
+    """As the API: a bearer token, else the session cookie; no session redirects to /login.
+
+    In a transaction of its own, ended before the page runs: a page that writes opens its own,
+    and on SQLite a writing transaction must not wait for one its own request holds open."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
-    if header and scheme.lower() == "bearer" and secret.strip():
-        found = access.from_bearer(s, secret.strip(), now=utc_now())
-        if found is None:
-            raise Unauthenticated("the token does not work (unknown or revoked)")
-        return found
-    if header:
-        raise Unauthenticated("send Authorization: Bearer <token>")
-    try:
-        return get_principal(request, state, s, None)
-    except Unauthenticated as exc:
-        raise LoginRequired from exc
+    with session_scope(state.app.engine) as s:
+        if header and scheme.lower() == "bearer" and secret.strip():
+            found = access.from_bearer(s, secret.strip(), now=utc_now())
+            if found is None:
+                raise Unauthenticated("the token does not work (unknown or revoked)")
+            return found
+        if header:
+            raise Unauthenticated("send Authorization: Bearer <token>")
+        try:
+            return get_principal(request, state, s, None)
+        except Unauthenticated as exc:
+            raise LoginRequired from exc
 
 
 Viewer = Annotated[Principal, Depends(_bearer_principal)]
@@ -534,7 +538,11 @@ def calls_page(
 
 @router.get("/pools")
 def pools_page(request: Request, who: Viewer, s: DB) -> HTMLResponse:
-    return render(request, "pools.html", who, pools=repo.list_pools(s))
+    """Every pool: backup, automatic failover, state, instances and their health, and which
+    pool answers its ranges now (``vacant pool status``)."""
+    from vacant.service.pools import pool_status
+
+    return render(request, "pools.html", who, pools=pool_status(s))
 
 
 # --- statistics ------------------------------------------------------------------------------
