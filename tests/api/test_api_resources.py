@@ -82,10 +82,16 @@ def test_pools_crud_and_errors_match_the_cli(
 ) -> None:
     c = api.admin
     created = ok(c.post(f"{V1}/pools", json={"name": POOL, "description": "main"}), 201)
-    assert created == {"name": POOL, "backup": None, "description": "main"}
+    failover = {"auto_failover": False, "down_after": 10.0, "failback_after": 30.0}
+    assert created == {"name": POOL, "backup": None, "description": "main", **failover}
     ok(c.post(f"{V1}/pools", json={"name": "backup.example.com"}), 201)
     updated = ok(c.patch(f"{V1}/pools/{POOL}", json={"backup": "backup.example.com"}))
-    assert updated == {"name": POOL, "backup": "backup.example.com", "description": "main"}
+    assert updated == {
+        "name": POOL,
+        "backup": "backup.example.com",
+        "description": "main",
+        **failover,
+    }
     assert ok(c.patch(f"{V1}/pools/{POOL}", json={"backup": None}))["backup"] is None
     assert [p["name"] for p in ok(c.get(f"{V1}/pools"))] == ["backup.example.com", POOL]
     assert ok(c.get(f"{V1}/pools/{POOL}"))["description"] == "main"
@@ -149,10 +155,17 @@ def test_announcements_crud_by_id(api: Api, demo: dict[str, str]) -> None:
     assert c.get(f"{V1}/announcements/{demo['changed']}").status_code == 404
 
 
-def test_announcement_prompt_as_wav_is_not_there_yet(api: Api, demo: dict[str, str]) -> None:
-    response = api.admin.get(f"{V1}/announcements/{demo['busy']}/prompt.wav")
-    assert response.status_code == 501
-    assert "media path" in response.json()["detail"]
+def test_announcement_prompt_as_wav_is_the_rendered_prompt_or_404(
+    api: Api, demo: dict[str, str]
+) -> None:
+    """More in test_api_prompts.py."""
+    spoken = api.admin.get(f"{V1}/announcements/{demo['changed']}/prompt.wav")
+    assert spoken.status_code == 200
+    assert spoken.headers["content-type"] == "audio/wav"
+    assert spoken.content[:4] == b"RIFF"
+    none = api.admin.get(f"{V1}/announcements/{demo['busy']}/prompt.wav")
+    assert none.status_code == 404
+    assert "has no prompt" in none.json()["detail"]
 
 
 def test_ranges_crud_move_and_names_with_a_slash(

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import POOL, Api
+from tests.media.audio import wav
 from vacant.cli.main import main
 
 V1 = "/api/v1"
-WAV = b"RIFF" + bytes(2000)
+WAV = wav()
 
 
 @pytest.fixture

@@ -203,7 +203,7 @@ def test_calls_and_pools_pages(admin: Browser) -> None:
     assert 'class="error"' in admin.get("/calls", since="yesterday-ish")
     page = admin.get("/pools")
     assert POOL in page
-    assert "Instances and their health" in page
+    assert "Healthy instances" in page
 
 
 def test_logout_ends_the_session(admin: Browser) -> None:

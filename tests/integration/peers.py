@@ -147,7 +147,8 @@ Content-Length: 0
 
 """
 
-_CANCEL = """\
+# §9.1: a CANCEL has its INVITE's Request-URI, Call-ID, To, From, CSeq number and top Via.
+CANCEL = """\
 CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 [last_Via:]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
@@ -178,6 +179,10 @@ def _checks(checks: dict[str, str]) -> tuple[str, str]:
     )
     uses = "".join(f'  <Reference variables="dummy{i}"/>\n' for i in range(len(checks)))
     return f"    <action>\n{body}    </action>\n", uses
+
+
+#: The header checks for scenarios built in other modules (the announcement scenarios).
+header_checks = _checks
 
 
 def invite_scenario(status: int, checks: dict[str, str] | None = None) -> str:

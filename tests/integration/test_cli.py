@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.media.audio import wav as tone_wav
 from vacant.cli.main import main
 
 POOL = "pool1.example.com"
@@ -96,7 +97,14 @@ def test_unknown_command_is_a_usage_error_exit_2(run: Run) -> None:
 
 def test_pool_lifecycle(run: Run) -> None:
     created = run.json("pool", "add", POOL, "--description", "main")
-    assert created == {"name": POOL, "backup": None, "description": "main"}
+    assert created == {
+        "name": POOL,
+        "backup": None,
+        "description": "main",
+        "auto_failover": False,
+        "down_after": 10.0,
+        "failback_after": 30.0,
+    }
     run("pool", "add", "backup.example.com")
     assert run.json("pool", "set", POOL, "--backup", "backup.example.com")["backup"] == (  # type: ignore[index]
         "backup.example.com"
@@ -126,7 +134,7 @@ def test_announcement_tts_needs_language(run: Run) -> None:
 def test_announcement_audio_and_tts_warns_audio_wins(run: Run, tmp_path: Path) -> None:
     run("pool", "add", POOL)
     wav = tmp_path / "closed.wav"
-    wav.write_bytes(b"RIFF" + bytes(100))
+    wav.write_bytes(tone_wav())
     run("announcement", "import-file", str(wav), "--pool", POOL)
     run(
         "announcement",
@@ -147,13 +155,14 @@ def test_announcement_audio_and_tts_warns_audio_wins(run: Run, tmp_path: Path) -
 def test_import_file_refuses_files_over_the_limit(run: Run, tmp_path: Path) -> None:
     run("pool", "add", POOL)
     big = tmp_path / "big.wav"
-    big.write_bytes(bytes(2048))
+    content = tone_wav(seconds=0.2)
+    big.write_bytes(content)
     run("announcement", "import-file", str(big), "--pool", POOL, "--max-size", "1024", code=2)
     assert "1024" in run.err
     assert run.json("announcement", "files") == []
     run("announcement", "import-file", str(big), "--pool", POOL)
     files = run.json("announcement", "files", "--pool", POOL)
-    assert [(f["name"], f["size"]) for f in files] == [("big.wav", 2048)]  # type: ignore[index]
+    assert [(f["name"], f["size"]) for f in files] == [("big.wav", len(content))]  # type: ignore[index]
 
 
 def test_removing_a_used_announcement_needs_force_then_calls_get_busy(demo: Run) -> None:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.media.audio import wav
 from vacant.errors import Conflict, NotFound, ValidationError
 from vacant.routing.model import Announcement, Pool
 from vacant.store import repository as repo
@@ -15,7 +16,7 @@ ID = uuid.UUID("6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f")
 
 
 def test_add_announcement_returns_it(session: Session, pool: Pool) -> None:
-    repo.add_file(session, pool.name, "closed.wav", b"RIFF", "audio/wav")
+    repo.add_file(session, pool.name, "closed.wav", wav(), "audio/wav")
     ann = Announcement.create(
         pool.name,
         " closed ",
@@ -49,7 +50,7 @@ def test_an_announcement_needs_its_pool(session: Session) -> None:
 
 def test_an_audio_file_must_be_imported_into_the_same_pool(session: Session, pool: Pool) -> None:
     repo.add_pool(session, Pool.create("b.example.com"))
-    repo.add_file(session, "b.example.com", "closed.wav", b"RIFF", "audio/wav")
+    repo.add_file(session, "b.example.com", "closed.wav", wav(), "audio/wav")
     with pytest.raises(NotFound, match=r"audio file 'closed.wav' is not imported into pool"):
         repo.add_announcement(
             session, Announcement.create(pool.name, "closed", audio_file="closed.wav")
@@ -140,7 +141,7 @@ def test_update_announcement_sets_and_clears_the_audio_file(
     session: Session, announcement: Announcement
 ) -> None:
     pool = announcement.pool
-    repo.add_file(session, pool, "busy.wav", b"RIFF", "audio/wav")
+    repo.add_file(session, pool, "busy.wav", wav(), "audio/wav")
     assert repo.update_announcement(session, pool, "busy", audio_file="busy.wav").audio_file
     assert repo.update_announcement(session, pool, "busy", audio_file=None).audio_file is None
     repo.remove_file(session, pool, "busy.wav")

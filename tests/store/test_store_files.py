@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.media.audio import wav
 from vacant.errors import Conflict, NotFound, ValidationError
 from vacant.routing.model import Announcement, AnnouncementFile, Pool
 from vacant.store import repository as repo
 
-WAV = b"RIFF....WAVEfmt "
+WAV = wav()
+OTHER = wav(frequency=500.0)
 
 
 def test_add_file_keeps_the_content_and_its_digest(session: Session, pool: Pool) -> None:
@@ -48,10 +50,12 @@ def test_list_files_by_pool(session: Session, pool: Pool) -> None:
 
 
 def test_a_file_larger_than_the_limit_is_refused(session: Session, pool: Pool) -> None:
-    with pytest.raises(ValidationError, match=r"larger than the limit of 8 bytes") as info:
-        repo.add_file(session, pool.name, "big.wav", b"123456789", "audio/wav", max_size=8)
+    limit = len(WAV)
+    big = wav(seconds=0.2)
+    with pytest.raises(ValidationError, match=rf"larger than the limit of {limit} bytes") as info:
+        repo.add_file(session, pool.name, "big.wav", big, "audio/wav", max_size=limit)
     assert info.value.field == "file"
-    assert repo.add_file(session, pool.name, "ok.wav", b"12345678", "audio/wav", max_size=8)
+    assert repo.add_file(session, pool.name, "ok.wav", WAV, "audio/wav", max_size=limit)
     assert [f.name for f in repo.list_files(session)] == ["ok.wav"]
 
 
@@ -81,10 +85,10 @@ def test_a_file_needs_an_existing_pool(session: Session) -> None:
 def test_a_file_name_is_unique_in_its_pool_unless_replaced(session: Session, pool: Pool) -> None:
     repo.add_file(session, pool.name, "a.wav", WAV, "audio/wav")
     with pytest.raises(Conflict, match=r"file 'a.wav' already exists in pool"):
-        repo.add_file(session, pool.name, "a.wav", b"other", "audio/wav")
-    replaced = repo.add_file(session, pool.name, "a.wav", b"other", "audio/x-wav", replace=True)
+        repo.add_file(session, pool.name, "a.wav", OTHER, "audio/wav")
+    replaced = repo.add_file(session, pool.name, "a.wav", OTHER, "audio/x-wav", replace=True)
     assert isinstance(replaced, AnnouncementFile)
-    assert repo.get_file_content(session, pool.name, "a.wav") == b"other"
+    assert repo.get_file_content(session, pool.name, "a.wav") == OTHER
     assert repo.list_files(session) == [replaced]
 
 

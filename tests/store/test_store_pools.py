@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.media.audio import wav
 from vacant.errors import Conflict, NotFound, ValidationError
 from vacant.routing.model import Announcement, Pool
 from vacant.store import repository as repo
@@ -99,7 +100,7 @@ def test_a_pool_with_announcements_cannot_be_removed(
 
 
 def test_a_pool_with_files_cannot_be_removed(session: Session, pool: Pool) -> None:
-    repo.add_file(session, pool.name, "a.wav", b"RIFF", "audio/wav")
+    repo.add_file(session, pool.name, "a.wav", wav(), "audio/wav")
     with pytest.raises(Conflict, match=r"still has 1 audio file\(s\) \('a.wav'\)"):
         repo.remove_pool(session, pool.name)
 

@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tests.media.audio import wav
 from vacant.errors import ValidationError
 from vacant.routing.model import Announcement, AssignedNumber, NormalisationRule, Pool
 from vacant.store import repository as repo
@@ -25,7 +26,7 @@ def _populate(s: Session) -> None:
     repo.add_pool(s, Pool.create(P, description="main"))
     repo.add_pool(s, Pool.create("pool2.example.com", backup=P))
     repo.update_pool(s, P, backup="pool2.example.com")
-    repo.add_file(s, P, "closed.wav", b"RIFF", "audio/wav")
+    repo.add_file(s, P, "closed.wav", wav(), "audio/wav")
     repo.add_announcement(
         s, Announcement.create(P, "closed", id=ID_A, audio_file="closed.wav", target="tel:+1")
     )
@@ -52,7 +53,7 @@ def test_export_gives_a_plain_yaml_able_document(session: Session) -> None:
         {"name": "pool2.example.com", "backup": P},
     ]
     [file] = doc["files"]
-    assert (file["pool"], file["name"], file["size"]) == (P, "closed.wav", 4)
+    assert (file["pool"], file["name"], file["size"]) == (P, "closed.wav", len(wav()))
     assert doc["announcements"] == [
         {"id": ID_B, "pool": P, "name": "busy", "tts_text": "Busy", "language": "en-US"},
         {"id": ID_A, "pool": P, "name": "closed", "audio_file": "closed.wav", "target": "tel:+1"},
@@ -102,7 +103,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_store(
     session.rollback()
     with session_scope(engine) as s:
         repo.add_pool(s, Pool.create(P))
-        repo.add_file(s, P, "closed.wav", b"RIFF", "audio/wav")
+        repo.add_file(s, P, "closed.wav", wav(), "audio/wav")
     with session_scope(engine) as s:
         changes = repo.import_config(s, doc)
     assert "+ pool pool2.example.com" in changes

@@ -80,10 +80,10 @@ class Harness:
         ("+14255554500", 486, None, None),
         ("+4930123", 404, "Reason", 'Q.850;cause=1;text="Unallocated (unassigned) number"'),
         ("alice", 484, None, None),
-        ("+14255551500", 480, None, None),
+        ("+14255551500", 486, None, None),
     ],
     ids=["assigned-302", "auto-attendant-302", "busy-486", "dangling-486", "not-found-404",
-         "no-number-484", "announcement-480-until-media"],
+         "no-number-484", "announcement-without-rendered-prompt-486"],
 )  # fmt: skip
 def test_invite_decision_maps_to_the_sip_answer(
     user: str, status: int, header: str | None, value: str | None

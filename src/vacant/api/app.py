@@ -85,6 +85,7 @@ def create_app(app: Application, settings: ApiSettings | None = None) -> FastAPI
         session.public,
         session.router,
         pools.router,
+        pools.status_router,
         files.router,
         announcements.router,
         ranges.router,

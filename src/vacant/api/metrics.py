@@ -35,6 +35,20 @@ class ServerCollector(Collector):
             "INVITEs not yet given a final answer",
             value=0 if handler is None else handler.in_progress,
         )
+        yield GaugeMetricFamily(
+            "vacant_announcement_calls_in_progress",
+            "Announcement calls not yet ended (answering, playing, transferring)",
+            value=0 if handler is None else len(handler.announcing),
+        )
+        outcomes = CounterMetricFamily(
+            "vacant_announcement_outcomes",
+            "Announcement calls ended, by outcome",
+            labels=["outcome"],
+        )
+        if handler is not None:
+            for outcome, count in sorted(handler.outcomes.items()):
+                outcomes.add_metric([outcome], count)
+        yield outcomes
         yield CounterMetricFamily(
             "vacant_untrusted_invites",
             "INVITEs refused with 403: source not trusted",
@@ -87,3 +101,35 @@ class ServerCollector(Collector):
         yield CounterMetricFamily(
             "vacant_config_reloads", "routing snapshots rebuilt", value=app.reloads
         )
+        yield from _pool_metrics(app)
+
+
+def _pool_metrics(app: Application) -> Iterator[Metric]:
+    """Configuration notifications, heartbeats and automatic failover (docs/pools.md)."""
+    monitor = app.monitor
+    yield CounterMetricFamily(
+        "vacant_config_notifications",
+        "configuration change notifications received (PostgreSQL LISTEN)",
+        value=app.notifications,
+    )
+    yield CounterMetricFamily(
+        "vacant_heartbeat_failures",
+        "heartbeats of this instance that could not be written",
+        value=monitor.heartbeat_failures,
+    )
+    transitions = CounterMetricFamily(
+        "vacant_pool_transitions",
+        "automatic-failover transitions of pools seen by this instance, by pool and new state",
+        labels=["pool", "state"],
+    )
+    for (pool, state), count in sorted(monitor.transitions.items()):
+        transitions.add_metric([pool, state], count)
+    yield transitions
+    covering = GaugeMetricFamily(
+        "vacant_pool_covering",
+        "1 for each down pool whose ranges this instance answers (automatic failover)",
+        labels=["pool"],
+    )
+    for pool in sorted(monitor.coverage.covering):
+        covering.add_metric([pool], 1)
+    yield covering

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from vacant.routing.model import (
+    DEFAULT_DOWN_AFTER,
+    DEFAULT_FAILBACK_AFTER,
     Announcement,
     AnnouncementFile,
     AssignedNumber,
@@ -55,21 +57,90 @@ class PoolIn(Body):
     name: str
     backup: str | None = None
     description: str = ""
+    #: Automatic failover to the backup pool (docs/pools.md).
+    auto_failover: bool = False
+    down_after: float = DEFAULT_DOWN_AFTER
+    failback_after: float = DEFAULT_FAILBACK_AFTER
 
 
 class PoolPatch(Body):
     backup: str | None = None
     description: str = ""
+    auto_failover: bool = False
+    down_after: float = DEFAULT_DOWN_AFTER
+    failback_after: float = DEFAULT_FAILBACK_AFTER
 
 
 class PoolOut(BaseModel):
     name: str
     backup: str | None
     description: str
+    auto_failover: bool
+    down_after: float
+    failback_after: float
 
     @classmethod
     def of(cls, pool: Pool) -> PoolOut:
-        return cls(name=pool.name, backup=pool.backup, description=pool.description)
+        return cls(
+            name=pool.name,
+            backup=pool.backup,
+            description=pool.description,
+            auto_failover=pool.auto_failover,
+            down_after=pool.down_after,
+            failback_after=pool.failback_after,
+        )
+
+
+class InstanceOut(BaseModel):
+    """A ``vacant serve`` process of a pool, with its health (docs/pools.md)."""
+
+    id: str
+    pool: str
+    host: str
+    sip: str
+    http: str
+    version: str
+    started: datetime
+    heartbeat: datetime
+    healthy_since: datetime
+    stopped: datetime | None
+    health: str
+    silent_for: float
+
+
+class PoolStatusOut(BaseModel):
+    """A pool as ``vacant pool status`` shows it."""
+
+    name: str
+    configured: bool
+    backup: str | None
+    auto_failover: bool | None
+    state: str
+    since: datetime | None
+    transitions: int
+    healthy: bool
+    served_by: str | None
+    range_count: int
+    ranges: list[str]
+    covering: list[str]
+    failed_over_ranges: int
+    instances: list[InstanceOut]
+
+
+class PlanStepOut(BaseModel):
+    action: str
+    detail: str
+
+
+class PlanOut(BaseModel):
+    """What a failover or failback did (or, dry run, would do)."""
+
+    operation: str
+    primary: str
+    backup: str
+    dry_run: bool
+    changes: int
+    steps: list[PlanStepOut]
 
 
 # --- audio files ---------------------------------------------------------------------------
@@ -82,6 +153,10 @@ class FileOut(BaseModel):
     size: int
     sha256: str
     created: datetime
+    #: The decoded prompt's length in seconds and peak level in dBFS (null: imported before
+    #: prompts were decoded at import).
+    duration: float | None = None
+    peak_dbfs: float | None = None
 
     @classmethod
     def of(cls, f: AnnouncementFile) -> FileOut:
@@ -92,6 +167,8 @@ class FileOut(BaseModel):
             size=f.size,
             sha256=f.sha256,
             created=f.created,
+            duration=f.duration,
+            peak_dbfs=f.peak_dbfs,
         )
 
 
@@ -107,6 +184,16 @@ class AnnouncementIn(Body):
     tts_text: str | None = None
     language: str | None = None
     target: str | None = None
+    #: Play the prompt this many times (1-100).
+    repeat: int = 1
+    #: Play the prompt in a 183 Session Progress, never answering.
+    early_media: bool = False
+    #: The final response after an early-media prompt without a target (400-699).
+    early_status: int = 404
+    #: No prompt but a target: 302 to the target instead of answering and REFER.
+    redirect_without_answer: bool = False
+    #: Play the Special Information Tone (vacant code) before the prompt.
+    sit: bool = False
 
 
 class AnnouncementPatch(Body):
@@ -115,6 +202,11 @@ class AnnouncementPatch(Body):
     tts_text: str | None = None
     language: str | None = None
     target: str | None = None
+    repeat: int = 1
+    early_media: bool = False
+    early_status: int = 404
+    redirect_without_answer: bool = False
+    sit: bool = False
 
 
 class AnnouncementOut(BaseModel):
@@ -125,6 +217,11 @@ class AnnouncementOut(BaseModel):
     tts_text: str | None
     language: str | None
     target: str | None
+    repeat: int = 1
+    early_media: bool = False
+    early_status: int = 404
+    redirect_without_answer: bool = False
+    sit: bool = False
     warnings: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -137,6 +234,11 @@ class AnnouncementOut(BaseModel):
             tts_text=a.tts_text,
             language=a.language,
             target=a.target,
+            repeat=a.repeat,
+            early_media=a.early_media,
+            early_status=a.early_status,
+            redirect_without_answer=a.redirect_without_answer,
+            sit=a.sit,
             warnings=a.warnings(),
         )
 
@@ -299,6 +401,9 @@ class CallOut(BaseModel):
     status: int
     duration: float
     pool: str
+    prompt_seconds: float | None = None
+    transfer_target: str | None = None
+    outcome: str | None = None
 
     @classmethod
     def of(cls, c: CallRecord) -> CallOut:
@@ -313,6 +418,9 @@ class CallOut(BaseModel):
             status=c.status,
             duration=c.duration,
             pool=c.pool,
+            prompt_seconds=c.prompt_seconds,
+            transfer_target=c.transfer_target,
+            outcome=c.outcome,
         )
 
 

@@ -65,6 +65,10 @@ _FILE_NAME = re.compile(r"[^/\\\x00-\x1f]{1,255}")
 MAX_NAME = 256
 MAX_TEXT = 4000
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+#: The default limit of an imported prompt's length, in seconds (10 minutes).
+DEFAULT_MAX_DURATION = 600.0
+#: The most times an announcement's prompt may play.
+MAX_REPEAT = 100
 
 
 def _name(value: str, field_name: str, limit: int = MAX_NAME) -> str:
@@ -95,29 +99,82 @@ def validate_target_uri(value: str, field_name: str = "target") -> str:
     return text
 
 
+def _int_in(value: object, field_name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(field_name, f"must be an integer from {low} to {high}")
+    return value
+
+
+def _flag(value: object, field_name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field_name, "must be true or false")
+    return value
+
+
 def validate_file_name(value: str, field_name: str = "file") -> str:
     if not _FILE_NAME.fullmatch(value) or value in {".", ".."}:
         raise ValidationError(field_name, "must be 1 to 255 characters without / \\ or controls")
     return value
 
 
+#: Automatic failover: a pool is down when none of its instances heartbeated for
+#: ``down_after`` seconds; its backup stops covering once one has been healthy ``failback_after``.
+DEFAULT_DOWN_AFTER = 10.0
+DEFAULT_FAILBACK_AFTER = 30.0
+MIN_DOWN_AFTER = 1.0
+MAX_DOWN_AFTER = 3600.0
+MAX_FAILBACK_AFTER = 86400.0
+
+
+def _seconds(value: float, field_name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValidationError(field_name, f"must be a number of seconds from {low:g} to {high:g}")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Pool:
-    """A group of vacant servers that serve the same announcements (Lync's pool)."""
+    """A group of vacant servers that serve the same announcements (Lync's pool).
+
+    With ``auto_failover``, the servers of the backup pool answer this pool's ranges while it
+    is down (see ``docs/pools.md``)."""
 
     name: str
     backup: str | None = None
     description: str = ""
+    auto_failover: bool = False
+    down_after: float = DEFAULT_DOWN_AFTER
+    failback_after: float = DEFAULT_FAILBACK_AFTER
 
     @classmethod
-    def create(cls, name: str, backup: str | None = None, description: str = "") -> Pool:
+    def create(
+        cls,
+        name: str,
+        backup: str | None = None,
+        description: str = "",
+        *,
+        auto_failover: bool = False,
+        down_after: float = DEFAULT_DOWN_AFTER,
+        failback_after: float = DEFAULT_FAILBACK_AFTER,
+    ) -> Pool:
         pool_name = validate_pool_name(name, "name")
         backup_name = None if backup is None else validate_pool_name(backup, "backup")
         if backup_name == pool_name:
             raise ValidationError("backup", "a pool cannot be its own backup")
         if len(description) > MAX_TEXT:
             raise ValidationError("description", f"must be at most {MAX_TEXT} characters")
-        return cls(pool_name, backup_name, description)
+        if not isinstance(auto_failover, bool):
+            raise ValidationError("auto-failover", "must be true or false")
+        if auto_failover and backup_name is None:
+            raise ValidationError("auto-failover", "needs a backup pool (--backup)")
+        return cls(
+            pool_name,
+            backup_name,
+            description,
+            auto_failover,
+            _seconds(down_after, "down-after", MIN_DOWN_AFTER, MAX_DOWN_AFTER),
+            _seconds(failback_after, "failback-after", 0.0, MAX_FAILBACK_AFTER),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +192,16 @@ class Announcement:
     tts_text: str | None = None
     language: str | None = None
     target: str | None = None
+    #: How many times the prompt plays (1 to :data:`MAX_REPEAT`).
+    repeat: int = 1
+    #: Play the prompt in a 183 Session Progress and never answer (the caller is not charged).
+    early_media: bool = False
+    #: The final response after an early-media prompt when there is no target (4xx to 6xx).
+    early_status: int = 404
+    #: No prompt but a target: answer 302 to the target instead of answering and sending REFER.
+    redirect_without_answer: bool = False
+    #: Play the Special Information Tone "Vacant Code" before the prompt.
+    sit: bool = False
 
     @classmethod
     def create(
@@ -147,6 +214,11 @@ class Announcement:
         tts_text: str | None = None,
         language: str | None = None,
         target: str | None = None,
+        repeat: int = 1,
+        early_media: bool = False,
+        early_status: int = 404,
+        redirect_without_answer: bool = False,
+        sit: bool = False,
     ) -> Announcement:
         if isinstance(id, str):
             text = id
@@ -172,12 +244,24 @@ class Announcement:
             tts_text=tts_text,
             language=language,
             target=None if target is None else validate_target_uri(target),
+            repeat=_int_in(repeat, "repeat", 1, MAX_REPEAT),
+            early_media=_flag(early_media, "early-media"),
+            early_status=_int_in(early_status, "early-status", 400, 699),
+            redirect_without_answer=_flag(redirect_without_answer, "redirect-without-answer"),
+            sit=_flag(sit, "sit"),
         )
 
     def warnings(self) -> list[str]:
+        found = []
         if self.audio_file and self.tts_text:
-            return ["both an audio file and a text-to-speech prompt are set: the audio file wins"]
-        return []
+            found.append(
+                "both an audio file and a text-to-speech prompt are set: the audio file wins"
+            )
+        if self.early_media and not (self.audio_file or self.tts_text):
+            found.append(
+                "early media is set but there is no prompt: callers get the final response"
+            )
+        return found
 
     @property
     def is_busy(self) -> bool:
@@ -195,6 +279,10 @@ class AnnouncementFile:
     size: int
     sha256: str
     created: datetime
+    #: The decoded prompt's length (seconds) and peak level (dBFS); None for a file imported
+    #: before prompts were decoded at import (it is decoded when first played).
+    duration: float | None = None
+    peak_dbfs: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

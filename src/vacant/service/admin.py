@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from vacant.routing.model import (
+    DEFAULT_MAX_DURATION,
     Announcement,
     AnnouncementFile,
     AssignedNumber,
@@ -91,10 +92,25 @@ class Admin:
         return created
 
     def update_pool(
-        self, name: str, *, backup: str | Unset | None = UNSET, description: str | Unset = UNSET
+        self,
+        name: str,
+        *,
+        backup: str | Unset | None = UNSET,
+        description: str | Unset = UNSET,
+        auto_failover: bool | Unset = UNSET,
+        down_after: float | Unset = UNSET,
+        failback_after: float | Unset = UNSET,
     ) -> Pool:
         before = repo.get_pool(self.s, name)
-        after = repo.update_pool(self.s, name, backup=backup, description=description)
+        after = repo.update_pool(
+            self.s,
+            name,
+            backup=backup,
+            description=description,
+            auto_failover=auto_failover,
+            down_after=down_after,
+            failback_after=failback_after,
+        )
         self._record("pool.update", after.name, before, after)
         return after
 
@@ -116,11 +132,22 @@ class Admin:
         media_type: str,
         *,
         max_size: int,
+        max_duration: float = DEFAULT_MAX_DURATION,
         replace: bool = False,
     ) -> AnnouncementFile:
+        """Import an audio file: decoded and checked (readable, whole, audible, not longer than
+        ``max_duration`` seconds) before anything is stored. The one implementation the CLI's
+        ``import-file``, the REST API's uploads and the console call."""
         before = self._file(pool, name) if replace else None
         stored = repo.add_file(
-            self.s, pool, name, content, media_type, max_size=max_size, replace=replace
+            self.s,
+            pool,
+            name,
+            content,
+            media_type,
+            max_size=max_size,
+            max_duration=max_duration,
+            replace=replace,
         )
         action = "file.create" if before is None else "file.update"
         self._record(action, f"{stored.pool}/{stored.name}", before, stored)
@@ -148,6 +175,11 @@ class Admin:
         tts_text: str | Unset | None = UNSET,
         language: str | Unset | None = UNSET,
         target: str | Unset | None = UNSET,
+        repeat: int | Unset = UNSET,
+        early_media: bool | Unset = UNSET,
+        early_status: int | Unset = UNSET,
+        redirect_without_answer: bool | Unset = UNSET,
+        sit: bool | Unset = UNSET,
     ) -> Announcement:
         before = repo.get_announcement(self.s, pool, name)
         after = repo.update_announcement(
@@ -159,6 +191,11 @@ class Admin:
             tts_text=tts_text,
             language=language,
             target=target,
+            repeat=repeat,
+            early_media=early_media,
+            early_status=early_status,
+            redirect_without_answer=redirect_without_answer,
+            sit=sit,
         )
         self._record("announcement.update", f"{after.pool}/{after.name}", before, after)
         return after

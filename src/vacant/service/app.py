@@ -2,11 +2,22 @@
 
 It owns the SIP endpoint and its listeners, the call handler, the call-record writer and the
 routing snapshot. The snapshot is immutable: when the store's configuration version changes
-(polled; SQLite has no notifications), a new one is built in a worker thread and swapped in whole,
-so calls in progress keep the snapshot they started with and none is dropped.
+(PostgreSQL notifies it, :mod:`vacant.service.notify`; it is also polled every second, and only
+polled on SQLite), a new one is built in a worker thread and swapped in whole, so calls in
+progress keep the snapshot they started with and none is dropped.
 
-Stopping (SIGTERM): new INVITEs get 503, the stream listeners close, transactions in flight
-finish (up to ``drain_timeout``), the last call records are written, and ``run`` returns.
+It registers as an instance of its pool and heartbeats (:class:`vacant.service.pools.PoolMonitor`),
+which also says which pools' announcement calls it answers (its own, and a pool it backs up while
+that pool is down: automatic failover).
+
+It also owns the media engine (one media clock and the RTP port range, started and stopped with
+the server) and the prompt cache, rebuilt with the snapshot (in the same worker thread): a call
+never reads the store.
+
+Stopping (SIGTERM): new INVITEs get 503, announcement calls are ended (BYE, or the final response
+of an early-media call), the stream listeners close, transactions in flight finish (up to
+``drain_timeout``), the media engine stops, the last call records are written, and ``run``
+returns.
 """
 
 from __future__ import annotations
@@ -23,15 +34,23 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from vacant import __version__
-from vacant.errors import ConfigError
+from vacant.errors import ConfigError, MediaError
+from vacant.media import frames, tones
+from vacant.media.engine import MediaEngine
 from vacant.routing.model import RoutingConfig
 from vacant.routing.policy import Snapshot
-from vacant.service.call import LOOPBACK, CallHandler, CallSettings, Network
+from vacant.service import notify
+from vacant.service.call import CAPABILITIES, LOOPBACK, CallHandler, CallSettings, Network
 from vacant.service.cdr import CdrWriter
+from vacant.service.pools import InstanceSettings, PoolMonitor
+from vacant.service.prompt_cache import PromptCache
 from vacant.sip.endpoint import SipEndpoint
 from vacant.sip.events import Address
+from vacant.sip.uri import format_host, parse_uri
+from vacant.store import prompts as prompt_store
 from vacant.store import repository as repo
 from vacant.store.engine import session_scope
+from vacant.store.rows import CONFIG_CHANNEL
 from vacant.transport.listeners import ListenSpec
 from vacant.transport.runner import EndpointRunner
 
@@ -60,6 +79,19 @@ class ServeOptions:
     #: after the objects of start-up are frozen out of its sight (``gc.freeze``); ``None``
     #: leaves the collector alone (an application embedded in another process).
     gc_thresholds: tuple[int, int, int] | None = None
+    #: Our RTP address (c= and o= of our SDP, and the host of our Contact when the SIP listener
+    #: is a wildcard); ``None``: the first SIP listener's host, or 127.0.0.1 when it is a
+    #: wildcard (then set it: a peer elsewhere cannot send to 127.0.0.1).
+    media_address: str | None = None
+    #: The RTP port range (inclusive; RTP on even ports, RTCP on the next odd one).
+    rtp_ports: tuple[int, int] = (20000, 29999)
+    #: Hang up a call from which no RTP/RTCP arrived for this long (seconds).
+    no_media_timeout: float = 30.0
+    #: The HTTP address, as registered with this instance (``vacant pool status``).
+    http: str = ""
+    #: Seconds between heartbeats, and between checks of the pools' health (docs/pools.md).
+    heartbeat_interval: float = 2.0
+    check_interval: float = 0.5
 
 
 class Application:
@@ -74,16 +106,43 @@ class Application:
         self.started = time.time()
         self.version = -1
         self._snapshot = Snapshot.build(RoutingConfig())
+        self._prompts = PromptCache()
         self.cdr = CdrWriter(engine)
         self.reloads = 0
         self.reload_failures = 0
         self.endpoint: SipEndpoint | None = None
         self.handler: CallHandler | None = None
         self.runner: EndpointRunner | None = None
+        self.media: MediaEngine | None = None
+        self.monitor = PoolMonitor(
+            engine,
+            InstanceSettings(
+                pool=options.pool,
+                sip=",".join(str(spec) for spec in options.sip),
+                http=options.http,
+                heartbeat_interval=options.heartbeat_interval,
+                check_interval=options.check_interval,
+            ),
+        )
+        #: Configuration change notifications received (PostgreSQL LISTEN).
+        self.notifications = 0
 
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
+
+    @property
+    def prompts(self) -> PromptCache:
+        return self._prompts
+
+    @property
+    def media_address(self) -> str:
+        """``--media-address``, else the first SIP listener's host unless it is a wildcard."""
+        options = self.options
+        if options.media_address:
+            return options.media_address
+        host = options.sip[0].host if options.sip else "0.0.0.0"
+        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -92,14 +151,23 @@ class Application:
 
         Runs in a worker thread: the event loop keeps answering calls with the old snapshot.
         """
-        with session_scope(self.engine) as s:
+        with session_scope(self.engine, write=False) as s:
             version = repo.config_version(s)
             if version == self.version:
                 return False
             started = time.perf_counter()
             config = repo.load_routing_config(s)
+        pools = sorted({announcement.pool for announcement in config.announcements})
+        # A transaction of its own that may write: prompts imported before they were decoded at
+        # import are decoded now and stored. A change made in between bumps the version again.
+        with session_scope(self.engine) as s:
+            audio = prompt_store.prompts_for_pools(s, pools)
         snapshot = Snapshot.build(config)
-        self._snapshot, self.version = snapshot, version  # one assignment: swapped whole
+        prompts = self._prompts.rebuild(
+            config.announcements, audio, frames.encode, tones.sit_vacant_code
+        )
+        # One assignment: swapped whole, and the prompts with it.
+        self._snapshot, self._prompts, self.version = snapshot, prompts, version
         self.reloads += 1
         self.report(
             f"routing snapshot v{version}: {len(config.ranges)} ranges, "
@@ -109,12 +177,41 @@ class Application:
         )
         return True
 
+    def serves(self, pool: str) -> bool:
+        """Whether this instance answers the announcement calls of ``pool`` now."""
+        return self.monitor.coverage.serves(pool)
+
+    def _notified(self, changed: asyncio.Event) -> Callable[[], None]:
+        def on_notify() -> None:
+            self.notifications += 1
+            changed.set()
+
+        return on_notify
+
     async def _follow_config(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with asyncio.timeout(self.options.poll_interval):
-                    await stop.wait()
-            except TimeoutError:
+        """Reload on every change PostgreSQL notifies (LISTEN: :mod:`vacant.service.notify`),
+        and in any case every ``poll_interval`` (SQLite: polling only)."""
+        changed = asyncio.Event()
+
+        async def wake_on_stop() -> None:
+            await stop.wait()
+            changed.set()
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(wake_on_stop())
+            if self.engine.dialect.name == "postgresql":
+                tasks.create_task(
+                    notify.listen(self.engine.url, CONFIG_CHANNEL, self._notified(changed), stop)
+                )
+            while not stop.is_set():
+                try:
+                    async with asyncio.timeout(self.options.poll_interval):
+                        await changed.wait()
+                except TimeoutError:
+                    pass
+                changed.clear()
+                if stop.is_set():
+                    break
                 try:
                     await asyncio.to_thread(self.reload)
                 except Exception:  # a task's root: keep serving the last good snapshot
@@ -141,10 +238,14 @@ class Application:
         options = self.options
         context = self._ssl_context()
         await asyncio.to_thread(self.reload)
+        await asyncio.to_thread(self.monitor.register)
         loop = asyncio.get_running_loop()
         rng = random.Random(options.seed)
+        media_address = self.media_address
         endpoint = SipEndpoint(
-            rng=rng, local=[Address(s.host, s.port, s.transport) for s in options.sip]
+            rng=rng,
+            local=[Address(s.host, s.port, s.transport) for s in options.sip],
+            capabilities=CAPABILITIES,
         )
         settings = CallSettings(
             pool=options.pool,
@@ -152,24 +253,55 @@ class Application:
             trusted=options.trusted,
             max_calls=options.max_calls,
             max_rate=options.max_rate,
+            media_address=media_address,
+        )
+        media = MediaEngine(
+            media_address,
+            options.rtp_ports,
+            rng=random.Random(rng.getrandbits(64)),
+            no_media_timeout=options.no_media_timeout,
         )
         handler = CallHandler(
-            endpoint, lambda: self._snapshot, self.cdr.record, loop.time, settings
+            endpoint,
+            lambda: self._snapshot,
+            self.cdr.record,
+            loop.time,
+            settings,
+            engine=media,
+            prompts=lambda: self._prompts,
+            later=loop.call_later,
+            rng=rng,
         )
         runner = EndpointRunner(endpoint, handler, ssl_context=context)
-        self.endpoint, self.handler, self.runner = endpoint, handler, runner
+        handler.on_wake = runner.pump
+        handler.serves = self.serves
+        self.endpoint, self.handler, self.runner, self.media = endpoint, handler, runner, media
         cdr_stop = asyncio.Event()
+        try:
+            await media.start()
+        except (OSError, MediaError) as exc:
+            raise ConfigError(f"--media-address/--rtp-ports: cannot open: {exc}") from None
         try:
             bound = await runner.start(list(options.sip))
         except OSError as exc:
             await runner.close()
+            await media.close()
             raise ConfigError(f"--sip: cannot listen: {exc}") from None
+        for spec in bound:
+            # §8.1.1.8: our Contact, where in-dialog requests come; a wildcard listener is
+            # reached at the media address.
+            host = media_address if spec.host in ("0.0.0.0", "::") else spec.host
+            suffix = "" if spec.transport == "udp" else f";transport={spec.transport}"
+            handler.contacts.setdefault(
+                spec.transport, parse_uri(f"sip:{format_host(host)}:{spec.port}{suffix}")
+            )
         if options.gc_thresholds is not None:
             _tune_gc(options.gc_thresholds)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self.cdr.run(cdr_stop))
                 tasks.create_task(self._follow_config(stop))
+                tasks.create_task(self.monitor.run(stop))
                 self.report(
                     f"vacant {__version__} pool {options.pool} listening on "
                     + ", ".join(str(spec) for spec in bound)
@@ -177,11 +309,14 @@ class Application:
                 await stop.wait()
                 self.report("stopping: new calls get 503; finishing calls in progress")
                 handler.draining = True
+                handler.stop_calls()
+                runner.pump()
                 await runner.stop_listening()
                 await self._drain(runner)
                 cdr_stop.set()
         finally:
             await runner.close()
+            await media.close()
         self.report(f"vacant stopped ({self.cdr.written} call records written)")
 
     async def _drain(self, runner: EndpointRunner) -> None:

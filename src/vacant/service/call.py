@@ -10,8 +10,30 @@ auto attendant      302, Contact: ``sip:+N@DOMAIN;user=phone`` (or ``tel:+N`` wi
 busy                486 Busy Here (no prompt and no target, or a removed announcement)
 not found           404 Not Found, ``Reason: Q.850;cause=1`` (RFC 3326: unallocated number)
 no number           484 Address Incomplete (the Request-URI holds no telephone number)
-announcement        480 Temporarily Unavailable, until the media path lands
+announcement        answered and played by :mod:`vacant.service.announce` (below)
 ==================  =========================================================================
+
+An announcement decision:
+
+====================================  ===================================================
+announcement                          answer
+====================================  ===================================================
+a prompt (audio file or TTS)          100, 200 OK with SDP (RFC 3264), prompt played
+                                      ``repeat`` times, then REFER to the target
+                                      (RFC 3515) or BYE
+a prompt, ``early_media``             100, 183 Session Progress with SDP, prompt, then
+                                      302 to the target or ``early_status`` (never
+                                      answered: the caller is not charged)
+no prompt, a target                   200 OK then REFER at once; or, with
+                                      ``redirect_without_answer``, 302 to the target
+no prompt (not rendered), no target   486 Busy Here
+no media engine (embedded use)        480 Temporarily Unavailable
+====================================  ===================================================
+
+Offers we cannot use get 488 with a Warning; no free RTP port, 503 with Retry-After; a
+Session-Expires below our Min-SE (90 s), 422 (RFC 4028 §6). Requests inside an announcement's
+dialog (BYE, re-INVITE, UPDATE, NOTIFY, OPTIONS, INFO) go to its call; the transfer target
+comes only from configuration.
 
 Before deciding: a source outside the trusted networks gets 403 Forbidden; above the bound on
 calls in progress or on new calls per second, 503 Service Unavailable with Retry-After (§21.5.4)
@@ -19,7 +41,8 @@ calls in progress or on new calls per second, 503 Service Unavailable with Retry
 
 OPTIONS gets 200 with Allow, Accept and Supported (§11.2). Other requests outside a dialog we
 know get 481 (§12.2.2). Every INVITE leaves a call record, handed to ``record`` (batched off the
-call path by :mod:`vacant.service.cdr`).
+call path by :mod:`vacant.service.cdr`); an announcement call's is written when it ends, with
+the prompt seconds played, the transfer target and the outcome.
 """
 
 from __future__ import annotations
@@ -27,11 +50,12 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Final, assert_never
 
 from vacant.errors import InvalidNumber, ParseError
 from vacant.routing.policy import (
@@ -43,9 +67,13 @@ from vacant.routing.policy import (
     NotFound,
     Snapshot,
 )
+from vacant.service.announce import AnnouncementCall, Engine, Handle
+from vacant.service.prompt_cache import PromptCache
+from vacant.sip.dialog import DialogId
 from vacant.sip.endpoint import SipEndpoint
 from vacant.sip.events import (
     AckReceived,
+    Address,
     CancelReceived,
     Event,
     RequestReceived,
@@ -56,6 +84,8 @@ from vacant.sip.events import (
     TxId,
 )
 from vacant.sip.message import Request
+from vacant.sip.uri import Uri, format_host, parse_uri
+from vacant.sip.validate import Capabilities
 from vacant.store.calls import CallRecord
 
 log = logging.getLogger(__name__)
@@ -69,6 +99,16 @@ LOOPBACK: tuple[Network, ...] = (
 UNALLOCATED = ("Reason", 'Q.850;cause=1;text="Unallocated (unassigned) number"')
 _NOT_FOUND = (UNALLOCATED,)
 
+#: What an announcement server accepts (§8.2): the requests of its dialogs (BYE, re-INVITE,
+#: UPDATE (RFC 3311), INFO (RFC 6086), the NOTIFYs of a REFER (RFC 3515 §2.4.4) with their
+#: ``message/sipfrag`` bodies (RFC 3420)) and session timers (RFC 4028: ``timer``). REFER is
+#: not among them: nobody transfers vacant's calls elsewhere (405).
+CAPABILITIES: Final = Capabilities(
+    methods=frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY", "UPDATE", "INFO"}),
+    extensions=frozenset({"timer"}),
+    content_types=frozenset({"application/sdp", "message/sipfrag"}),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CallSettings:
@@ -81,6 +121,8 @@ class CallSettings:
     max_calls: int = 10_000
     max_rate: float = 50_000.0
     retry_after: int = 5
+    #: Our RTP address, in the c= and o= lines of our SDP.
+    media_address: str = "127.0.0.1"
 
 
 class RateLimiter:
@@ -124,14 +166,37 @@ class CallHandler:
         record: Callable[[CallRecord], None],
         clock: Callable[[], float],
         settings: CallSettings | None = None,
+        *,
+        engine: Engine | None = None,
+        prompts: Callable[[], PromptCache] | None = None,
+        later: Callable[[float, Callable[[], None]], Handle] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.snapshot = snapshot
         self.record = record
         self.clock = clock
         self.settings = settings or CallSettings()
+        self.rng = rng or endpoint.rng
+        self._engine = engine
+        self._prompts = prompts or PromptCache
+        self._later = later
+        #: Our Contact per transport (the application sets them once its listeners are bound).
+        self.contacts: dict[str, Uri] = {}
+        #: Flushes what the endpoint queued; the application sets it to the runner's pump.
+        self.on_wake: Callable[[], None] = lambda: None
+        #: Announcement calls in progress, by dialog (once answered) and by transaction.
+        self.announcing: set[AnnouncementCall] = set()
+        self._dialogs: dict[DialogId, AnnouncementCall] = {}
+        self._by_invite: dict[TxId, AnnouncementCall] = {}
+        self._by_client: dict[TxId, AnnouncementCall] = {}
+        #: Announcement outcomes, for the metrics.
+        self.outcomes: Counter[str] = Counter()
         self.limiter = RateLimiter(self.settings.max_rate)
         self.draining = False
+        #: Whether this instance answers the announcement calls of a pool (the application
+        #: sets it to :meth:`vacant.service.pools.Coverage.serves`; default: every pool).
+        self.serves: Callable[[str], bool] = _every_pool
         self.pending: dict[TxId, _Pending] = {}
         #: (decision, status) → calls, for the metrics.
         self.calls: Counter[tuple[str, int]] = Counter()
@@ -147,13 +212,16 @@ class CallHandler:
 
     @property
     def in_progress(self) -> int:
-        return len(self.pending)
+        return len(self.pending) + len(self.announcing)
 
     def __call__(self, event: Event) -> None:
         match event:
             case RequestReceived(tx_id=tx_id, request=request, source=source):
-                if request.method == "INVITE":
-                    self.invite(tx_id, request, source.host)
+                call = self._dialog_of(request) if request.to.tag is not None else None
+                if call is not None:
+                    call.request_in_dialog(tx_id, request)
+                elif request.method == "INVITE" and request.to.tag is None:
+                    self.invite(tx_id, request, source)
                 elif request.method == "OPTIONS":
                     self.options(tx_id)
                 else:
@@ -163,12 +231,112 @@ class CallHandler:
                 # §9.2: the endpoint answered the CANCEL; the INVITE gets 487.
                 if tx_id in self.pending:
                     self.answer(tx_id, 487)
-            case AckReceived() | ResponseReceived() | TransactionTerminated():
-                pass
-            case TransactionTimedOut() | TransportFailed():
-                self.pending.pop(event.tx_id, None)
+                elif (call := self._by_invite.get(tx_id)) is not None:
+                    call.cancel()
+            case AckReceived(request=request):
+                call = self._dialog_of(request)
+                if call is not None:
+                    call.ack(request)
+            case ResponseReceived(tx_id=tx_id, response=response):
+                call = self._by_client.get(tx_id)
+                if call is not None:
+                    if response.status >= 200:
+                        del self._by_client[tx_id]
+                    call.response(tx_id, response)
+            case TransactionTerminated(tx_id=tx_id):
+                self._by_invite.pop(tx_id, None)
+                self._by_client.pop(tx_id, None)
+            case TransactionTimedOut(tx_id=tx_id) | TransportFailed(tx_id=tx_id):
+                self.pending.pop(tx_id, None)
+                call = self._by_client.pop(tx_id, None) or self._by_invite.get(tx_id)
+                if call is not None:
+                    call.timed_out(tx_id)
             case _:
                 assert_never(event)
+
+    def _dialog_of(self, request: Request) -> AnnouncementCall | None:
+        if not self._dialogs:
+            return None
+        try:
+            dialog_id = DialogId.for_request(request)
+        except ParseError:
+            return None
+        return None if dialog_id is None else self._dialogs.get(dialog_id)
+
+    # --- CallHost: what an announcement call uses ---------------------------------------------
+
+    def now(self) -> float:
+        return self.clock()
+
+    def later(self, delay: float, callback: Callable[[], None]) -> Handle:
+        assert self._later is not None
+        return self._later(delay, callback)
+
+    def wake(self) -> None:
+        self.on_wake()
+
+    @property
+    def engine(self) -> Engine:
+        assert self._engine is not None
+        return self._engine
+
+    @property
+    def media_address(self) -> str:
+        return self.settings.media_address
+
+    def contact(self, transport: str) -> Uri:
+        """Our Contact for a dialog whose INVITE came over ``transport`` (§8.1.1.8)."""
+        uri = self.contacts.get(transport)
+        if uri is None:
+            suffix = "" if transport == "udp" else f";transport={transport}"
+            host = format_host(self.settings.media_address)
+            uri = self.contacts[transport] = parse_uri(f"sip:{host}{suffix}")
+        return uri
+
+    def track(self, tx_id: TxId, call: AnnouncementCall) -> None:
+        """Send the responses and time-outs of client transaction ``tx_id`` to ``call``."""
+        self._by_client[tx_id] = call
+
+    def finished(self, call: AnnouncementCall) -> None:
+        """An announcement call ended: forget it, count it, write its call record."""
+        self.announcing.discard(call)
+        if call.dialog is not None:
+            self._dialogs.pop(call.dialog.id, None)
+        outcome = str(call.outcome)
+        self.outcomes[outcome] += 1
+        self.calls[(call.decision.kind, call.status)] += 1
+        request = call.request
+        ended = call.ended if call.ended is not None else self.clock()
+        self.record(
+            CallRecord(
+                started=call.wall,
+                call_id=request.call_id,
+                caller=_caller(request),
+                dialled=str(request.uri),
+                normalised=str(call.decision.normalised),
+                decision=call.decision.kind,
+                range_name=call.decision.range,
+                status=call.status,
+                duration=ended - call.started,
+                pool=self.settings.pool,
+                prompt_seconds=round(call.prompt_seconds, 3),
+                transfer_target=call.transfer_target,
+                outcome=outcome,
+            )
+        )
+        log.info(
+            "%s %s -> %d %s (%.1f s of prompt)",
+            request.call_id,
+            request.uri,
+            call.status,
+            outcome,
+            call.prompt_seconds,
+        )
+
+    def stop_calls(self) -> None:
+        """End every announcement call (the server is stopping): BYE, or a final response."""
+        for call in list(self.announcing):
+            call.stop()
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -178,12 +346,12 @@ class CallHandler:
         headers = [("Allow", caps.allow), ("Accept", caps.accept), ("Supported", self._support)]
         self.endpoint.reply(tx_id, 200, self.clock(), headers=headers)
 
-    def invite(self, tx_id: TxId, request: Request, source_host: str) -> None:
+    def invite(self, tx_id: TxId, request: Request, source: Address) -> None:
         # Every answer here is immediate, so the INVITE never enters ``pending`` (which holds
         # the ones answered later, by ``answer``): one decision, one reply, one call record.
         now = self.clock()
         settings = self.settings
-        if not self._trusted(source_host):
+        if not self._trusted(source.host):
             self.untrusted += 1
             self._final(tx_id, request, now, now, 403, "not-trusted", None)
             return
@@ -217,9 +385,33 @@ class CallHandler:
                 status = 486
             case NotFound():
                 status, headers = 404, _NOT_FOUND
-            case AnnouncementDecision():
-                # The media path (answer, prompt, transfer) replaces this interim answer.
-                status = 480
+            case AnnouncementDecision(announcement=announcement):
+                if not self.serves(announcement.pool):
+                    # Another pool's range, and not one this instance covers: 503 sends a
+                    # proxy on to the next server (RFC 3263 §4.3; docs/pools.md).
+                    self._final(tx_id, request, now, now, 503, "pool-not-served", decision,
+                                _not_served(announcement.pool), dialled)  # fmt: skip
+                    return
+                prompt = self._prompts().get(announcement)
+                forward = announcement.target
+                if prompt is None and not forward:
+                    status = 486  # nothing to play, nowhere to send the caller
+                elif prompt is None and announcement.redirect_without_answer:
+                    status, headers = 302, (("Contact", _angle(forward or "")),)
+                    self._final(tx_id, request, now, now, status, decision.kind, decision,
+                                headers, dialled, transfer_target=forward)  # fmt: skip
+                    return
+                elif self._engine is None:
+                    status = 480  # no media path in this process
+                else:
+                    call = AnnouncementCall(self, tx_id, request, source, decision, prompt,
+                                            started=now, wall=datetime.now(UTC))  # fmt: skip
+                    self.announcing.add(call)
+                    self._by_invite[tx_id] = call
+                    call.start()
+                    if call.dialog is not None and call.outcome is None:
+                        self._dialogs[call.dialog.id] = call
+                    return
             case _:
                 assert_never(decision)
         self._final(tx_id, request, now, now, status, decision.kind, decision, headers, dialled)
@@ -258,6 +450,7 @@ class CallHandler:
         headers: tuple[tuple[str, str], ...] = (),
         dialled: str | None = None,
         wall: datetime | None = None,
+        transfer_target: str | None = None,
     ) -> None:
         """The final response of an INVITE, its counter and its call record."""
         self.endpoint.reply(tx_id, status, now, headers=headers)
@@ -278,6 +471,8 @@ class CallHandler:
                 status=status,
                 duration=now - started,
                 pool=self.settings.pool,
+                transfer_target=transfer_target,
+                outcome="redirected" if transfer_target is not None else None,
             )
         )
         if log.isEnabledFor(logging.INFO):
@@ -296,3 +491,16 @@ def _caller(request: Request) -> str:
         return str(request.from_.uri)
     except ParseError:
         return ""
+
+
+def _every_pool(_pool: str) -> bool:
+    return True
+
+
+def _not_served(pool: str) -> tuple[tuple[str, str], ...]:
+    """RFC 3261 §20.43: warn-code 399 (miscellaneous), agent pseudonym ``vacant``."""
+    return (("Warning", f'399 vacant "pool {pool} is not served by this instance"'),)
+
+
+def _angle(uri: str) -> str:
+    return uri if uri.startswith("<") else f"<{uri}>"

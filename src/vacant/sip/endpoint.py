@@ -314,15 +314,19 @@ class SipEndpoint:
 
     @property
     def busy(self) -> bool:
-        """Whether stopping now would lose something: a client transaction still running, an
-        INVITE server transaction whose answer is not final or not yet acknowledged (§17.2.1:
-        PROCEEDING, COMPLETED), or a 2xx still retransmitted for want of its ACK (§13.3.1.4).
-        Confirmed, Accepted and non-INVITE server transactions only absorb retransmissions."""
+        """Whether stopping now would lose something: a client transaction without its final
+        response, an INVITE server transaction whose answer is not final or not yet acknowledged
+        (§17.2.1: PROCEEDING, COMPLETED), or a 2xx still retransmitted for want of its ACK
+        (§13.3.1.4). Confirmed, Accepted and non-INVITE server transactions only absorb
+        retransmissions, and so do client transactions in the Completed state (§17.1.1.2 Timer
+        D, §17.1.2.2 Timer K: waiting out retransmitted responses)."""
         if self._retransmissions:
             return True
         for tx in self._transactions.values():
             if tx.kind in _CLIENT_KINDS:
-                return True
+                if tx.state is not TxState.COMPLETED:
+                    return True
+                continue
             if tx.kind is TxKind.INVITE_SERVER and tx.state in _UNSETTLED:
                 return True
         return False

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from vacant.store.models import CallRow
 
 MAX_FIELD = 256
+MAX_OUTCOME = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,11 @@ class CallRecord:
     status: int
     duration: float
     pool: str
+    #: Announcement calls: seconds of prompt played, the transfer target (from configuration),
+    #: and the outcome (``vacant.service.announce.Outcome``); None for other calls.
+    prompt_seconds: float | None = None
+    transfer_target: str | None = None
+    outcome: str | None = None
 
 
 def add_calls(s: Session, records: Sequence[CallRecord]) -> None:
@@ -37,6 +43,9 @@ def add_calls(s: Session, records: Sequence[CallRecord]) -> None:
             {k: v[:MAX_FIELD] if isinstance(v, str) else v for k, v in asdict(r).items()}
             for r in records
         ]
+        for row in rows:
+            if row["outcome"] is not None:
+                row["outcome"] = row["outcome"][:MAX_OUTCOME]
         s.execute(insert(CallRow), rows)
 
 
@@ -74,6 +83,9 @@ def list_calls(
             status=r.status,
             duration=r.duration,
             pool=r.pool,
+            prompt_seconds=r.prompt_seconds,
+            transfer_target=r.transfer_target,
+            outcome=r.outcome,
         )
         for r in rows
     ]

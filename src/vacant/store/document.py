@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from vacant.errors import ValidationError
 from vacant.routing.model import (
+    DEFAULT_DOWN_AFTER,
+    DEFAULT_FAILBACK_AFTER,
     Announcement,
     AssignedNumber,
     NormalisationRule,
@@ -23,10 +25,33 @@ from vacant.store.pools import list_announcements, list_files, list_pools
 
 FORMAT = 1
 SECTIONS = ("pools", "files", "announcements", "ranges", "numbers", "rules")
+#: The announcement options beyond Lync and their defaults (left out of an export when default).
+ANNOUNCEMENT_OPTIONS: dict[str, object] = {
+    "repeat": 1,
+    "early_media": False,
+    "early_status": 404,
+    "redirect_without_answer": False,
+    "sit": False,
+}
+#: The automatic-failover options of a pool and their defaults (left out when default).
+POOL_OPTIONS: dict[str, object] = {
+    "auto_failover": False,
+    "down_after": DEFAULT_DOWN_AFTER,
+    "failback_after": DEFAULT_FAILBACK_AFTER,
+}
 _FIELDS = {
-    "pools": {"name", "backup", "description"},
+    "pools": {"name", "backup", "description", *POOL_OPTIONS},
     "files": {"pool", "name", "media_type", "size", "sha256"},
-    "announcements": {"id", "pool", "name", "audio_file", "tts_text", "language", "target"},
+    "announcements": {
+        "id",
+        "pool",
+        "name",
+        "audio_file",
+        "tts_text",
+        "language",
+        "target",
+        *ANNOUNCEMENT_OPTIONS,
+    },
     "ranges": {
         "name",
         "start",
@@ -139,8 +164,9 @@ def read_document(data: Any, r: Reader) -> Doc:
             name = r.text(item, "name", where, required=True)
             backup = r.text(item, "backup", where)
             description = r.text(item, "description", where) or ""
+            options = {k: item[k] for k in POOL_OPTIONS if k in item}
             if name is not None:
-                value = r.build(where, Pool.create, name, backup, description)
+                value = r.build(where, Pool.create, name, backup, description, **options)
                 if value is not None:
                     doc.pools.append(value)
                     doc.where["pools"].append(where)
@@ -196,10 +222,12 @@ def _read_announcement(item: dict[str, Any], where: str, r: Reader) -> Announcem
     name = r.text(item, "name", where, required=True)
     ann_id = r.text(item, "id", where)
     fields = {k: r.text(item, k, where) for k in ("audio_file", "tts_text", "language", "target")}
+    # Numbers and booleans as YAML reads them: Announcement.create checks their types and ranges.
+    options = {k: item.get(k, default) for k, default in ANNOUNCEMENT_OPTIONS.items()}
     if pool is None or name is None:
         return None
     value: Announcement | None = r.build(
-        where, Announcement.create, pool, name, id=ann_id, **fields
+        where, Announcement.create, pool, name, id=ann_id, **fields, **options
     )
     return value
 

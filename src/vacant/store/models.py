@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +60,8 @@ FAMILY_LEN = 16
 KEY_LEN = 20
 PATTERN_LEN = 512
 UUID_LEN = 36
+#: A call record's outcome ("transfer-rejected", "caller-hung-up", ...).
+OUTCOME_LEN = 32
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -95,6 +99,10 @@ class PoolRow(Base):
     name: Mapped[str] = mapped_column(String(POOL_NAME_LEN), primary_key=True)
     backup: Mapped[str | None] = mapped_column(String(POOL_NAME_LEN), ForeignKey("pools.name"))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Automatic failover to the backup pool (docs/pools.md): off unless asked for.
+    auto_failover: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    down_after: Mapped[float] = mapped_column(Float, default=10.0, server_default="10")
+    failback_after: Mapped[float] = mapped_column(Float, default=30.0, server_default="30")
 
 
 class AnnouncementFileRow(Base):
@@ -107,8 +115,15 @@ class AnnouncementFileRow(Base):
     media_type: Mapped[str] = mapped_column(String(NAME_LEN))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Blobs are deferred: listing files or building a routing snapshot never loads them.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The decoded prompt: mono s16le at 16 kHz (NULL for files imported before migration 0004:
+    # vacant.store.prompts decodes those on demand).
+    pcm: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    pcm_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_dbfs: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class AnnouncementRow(Base):
@@ -128,6 +143,17 @@ class AnnouncementRow(Base):
     tts_text: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     target: Mapped[str | None] = mapped_column(String(URI_LEN))
+    repeat: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    early_media: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    early_status: Mapped[int] = mapped_column(Integer, default=404, server_default="404")
+    redirect_without_answer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    sit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The rendered text-to-speech prompt: mono s16le at 16 kHz (NULL without TTS, or for an
+    # announcement made before migration 0004: vacant.store.prompts renders it on demand).
+    tts_pcm: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    tts_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class RangeRow(Base):
@@ -212,6 +238,10 @@ class CallRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     duration: Mapped[float] = mapped_column(Float)
     pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    # Announcement calls (migration 0004): seconds of prompt played, transfer target, outcome.
+    prompt_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    transfer_target: Mapped[str | None] = mapped_column(String(URI_LEN), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(OUTCOME_LEN), nullable=True)
 
 
 # --- access control and audit (REST API, web console, CLI) -----------------------------------
@@ -296,3 +326,83 @@ class AuditRow(Base):
     object: Mapped[str] = mapped_column(String(OBJECT_LEN))
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# --- pools at run time: instances, automatic failover, manual failover records ----------------
+
+HOST_LEN = 253
+LISTEN_LEN = 1024
+STATE_LEN = 16
+
+
+class InstanceRow(Base):
+    """A running (or stopped) ``vacant serve``: registered at start, heartbeating while it runs.
+
+    Not configuration: heartbeats never bump the configuration version."""
+
+    __tablename__ = "instances"
+    __table_args__ = (Index(None, "pool"),)
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    #: Not a foreign key: an instance may name a pool the configuration does not have yet.
+    pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    host: Mapped[str] = mapped_column(String(HOST_LEN))
+    sip: Mapped[str] = mapped_column(String(LISTEN_LEN))
+    http: Mapped[str] = mapped_column(String(LISTEN_LEN))
+    version: Mapped[str] = mapped_column(String(64))
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Start of its current unbroken run of heartbeats (failback waits on it).
+    healthy_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PoolStateRow(Base):
+    """The automatic-failover state of a pool, kept by the instances (compare-and-set)."""
+
+    __tablename__ = "pool_states"
+    __table_args__ = (CheckConstraint("state IN ('up', 'down')", name="state"),)
+
+    pool: Mapped[str] = mapped_column(
+        String(POOL_NAME_LEN), ForeignKey("pools.name", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(STATE_LEN))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The backup pool serving its ranges while it is down.
+    covered_by: Mapped[str | None] = mapped_column(String(POOL_NAME_LEN), nullable=True)
+    transitions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FailoverRangeRow(Base):
+    """A range ``vacant pool failover`` re-pointed from PRIMARY's announcement to its copy in
+    the backup pool: what ``vacant pool failback`` re-points back."""
+
+    __tablename__ = "failover_ranges"
+    __table_args__ = (UniqueConstraint("primary_pool", "range_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    primary_pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    backup_pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    range_name: Mapped[str] = mapped_column(String(NAME_LEN))
+    announcement: Mapped[str] = mapped_column(String(NAME_LEN))
+    primary_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    backup_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FailoverCopyRow(Base):
+    """An audio file or announcement ``vacant pool failover`` created in the backup pool (one
+    already there and identical is not a copy): what ``failback --cleanup`` may remove."""
+
+    __tablename__ = "failover_copies"
+    __table_args__ = (
+        UniqueConstraint("primary_pool", "kind", "name"),
+        CheckConstraint("kind IN ('file', 'announcement')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    primary_pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    backup_pool: Mapped[str] = mapped_column(String(POOL_NAME_LEN))
+    kind: Mapped[str] = mapped_column(String(STATE_LEN))
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)

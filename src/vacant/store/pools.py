@@ -13,7 +13,15 @@ from vacant.errors import Conflict, NotFound, ValidationError
 from vacant.routing import model
 from vacant.routing.model import Announcement, AnnouncementFile, Pool
 from vacant.store.models import AnnouncementFileRow, AnnouncementRow, PoolRow, RangeRow, utc_now
-from vacant.store.rows import UNSET, Unset, to_announcement, to_pool, writing
+from vacant.store.prompts import decode_file, render_tts, tts_needs_render
+from vacant.store.rows import (
+    UNSET,
+    Unset,
+    fill_announcement_row,
+    to_announcement,
+    to_pool,
+    writing,
+)
 
 #: RFC 6838 §4.2: type "/" subtype, restricted names (parameters allowed after ";").
 _MEDIA_TYPE = re.compile(
@@ -49,12 +57,28 @@ def _require_backup(s: Session, backup: str | None) -> None:
 
 def add_pool(s: Session, pool: Pool) -> Pool:
     """Add a pool. Conflict if it exists; its backup pool must exist (NotFound)."""
-    value = Pool.create(pool.name, pool.backup, pool.description)
+    value = Pool.create(
+        pool.name,
+        pool.backup,
+        pool.description,
+        auto_failover=pool.auto_failover,
+        down_after=pool.down_after,
+        failback_after=pool.failback_after,
+    )
     with writing(s, f"pool {value.name!r}"):
         if s.get(PoolRow, value.name) is not None:
             raise Conflict(f"pool {value.name!r} already exists")
         _require_backup(s, value.backup)
-        s.add(PoolRow(name=value.name, backup=value.backup, description=value.description))
+        s.add(
+            PoolRow(
+                name=value.name,
+                backup=value.backup,
+                description=value.description,
+                auto_failover=value.auto_failover,
+                down_after=value.down_after,
+                failback_after=value.failback_after,
+            )
+        )
     return value
 
 
@@ -64,17 +88,25 @@ def update_pool(
     *,
     backup: str | Unset | None = UNSET,
     description: str | Unset = UNSET,
+    auto_failover: bool | Unset = UNSET,
+    down_after: float | Unset = UNSET,
+    failback_after: float | Unset = UNSET,
 ) -> Pool:
-    """Change a pool's backup (``None`` removes it) or description."""
+    """Change a pool's backup (``None`` removes it), description or automatic failover."""
     row = _pool_row(s, name)
     value = Pool.create(
         row.name,
         row.backup if backup is UNSET else backup,
         row.description if description is UNSET else description,
+        auto_failover=row.auto_failover if auto_failover is UNSET else auto_failover,
+        down_after=row.down_after if down_after is UNSET else down_after,
+        failback_after=row.failback_after if failback_after is UNSET else failback_after,
     )
     with writing(s, f"pool {value.name!r}"):
         _require_backup(s, value.backup)
         row.backup, row.description = value.backup, value.description
+        row.auto_failover, row.down_after = value.auto_failover, value.down_after
+        row.failback_after = value.failback_after
     return value
 
 
@@ -142,9 +174,14 @@ def add_file(
     media_type: str,
     *,
     max_size: int = model.DEFAULT_MAX_FILE_SIZE,
+    max_duration: float = model.DEFAULT_MAX_DURATION,
     replace: bool = False,
 ) -> AnnouncementFile:
-    """Import an audio file into a pool's file store (``replace`` overwrites one of that name)."""
+    """Import an audio file into a pool's file store (``replace`` overwrites one of that name).
+
+    The file is decoded first (:func:`vacant.media.prompts.decode`): one that is not readable
+    audio, truncated, silent or longer than ``max_duration`` seconds is refused (ValidationError
+    ``file``) and nothing is stored. The original and its decoded prompt are stored together."""
     file_name = model.validate_file_name(name, "file")
     if not _MEDIA_TYPE.fullmatch(media_type):
         raise ValidationError("media-type", f"{media_type[:40]!r} is not a type/subtype media type")
@@ -156,6 +193,7 @@ def add_file(
             f"{file_name!r} is {len(content)} bytes: larger than the limit of {max_size} bytes",
         )
     pool_row = _pool_row(s, pool)
+    decoded = decode_file(content, max_duration=max_duration)
     digest = hashlib.sha256(content).hexdigest()
     now = utc_now()
     fields = {
@@ -164,6 +202,10 @@ def add_file(
         "size": len(content),
         "sha256": digest,
         "created": now,
+        "pcm": decoded.pcm,
+        "pcm_sha256": hashlib.sha256(decoded.pcm).hexdigest(),
+        "duration": decoded.duration,
+        "peak_dbfs": decoded.peak_dbfs,
     }
     with writing(s, f"file {pool_row.name}/{file_name}"):
         file_id = _file_id(s, pool_row.name, file_name)
@@ -183,13 +225,24 @@ def add_file(
                 .values(**fields)
                 .execution_options(synchronize_session=False)
             )
-    return AnnouncementFile(pool_row.name, file_name, media_type, len(content), digest, now)
+    return AnnouncementFile(
+        pool_row.name,
+        file_name,
+        media_type,
+        len(content),
+        digest,
+        now,
+        decoded.duration,
+        decoded.peak_dbfs,
+    )
 
 
 def list_files(s: Session, pool: str | None = None) -> list[AnnouncementFile]:
     """The files' metadata (never their content), by pool then name."""
     t = AnnouncementFileRow
-    query = select(t.pool, t.name, t.media_type, t.size, t.sha256, t.created)
+    query = select(
+        t.pool, t.name, t.media_type, t.size, t.sha256, t.created, t.duration, t.peak_dbfs
+    )
     if pool is not None:
         query = query.where(t.pool == _pool_row(s, pool).name)
     return [AnnouncementFile(*r) for r in s.execute(query.order_by(t.pool, t.name))]
@@ -268,17 +321,10 @@ def _check_name_free(s: Session, value: Announcement) -> None:
 def add_announcement(s: Session, ann: Announcement) -> Announcement:
     """Add an announcement. Giving the id of a removed announcement repairs the ranges left
     pointing at it."""
-    value = Announcement.create(
-        ann.pool,
-        ann.name,
-        id=ann.id,
-        audio_file=ann.audio_file,
-        tts_text=ann.tts_text,
-        language=ann.language,
-        target=ann.target,
-    )
+    value = revalidate(ann)
     _pool_row(s, value.pool)
     _check_audio_file(s, value)
+    rendered = render_tts(value)
     with writing(s, f"announcement {value.pool}/{value.name}"):
         existing = s.get(AnnouncementRow, str(value.id))
         if existing is not None:
@@ -286,18 +332,30 @@ def add_announcement(s: Session, ann: Announcement) -> Announcement:
                 f"announcement id {value.id} is already used by {existing.pool}/{existing.name}"
             )
         _check_name_free(s, value)
-        s.add(
-            AnnouncementRow(
-                id=str(value.id),
-                pool=value.pool,
-                name=value.name,
-                audio_file=value.audio_file,
-                tts_text=value.tts_text,
-                language=value.language,
-                target=value.target,
-            )
-        )
+        row = AnnouncementRow(id=str(value.id), pool=value.pool, name=value.name)
+        fill_announcement_row(row, value)
+        if rendered is not None:
+            row.tts_pcm, row.tts_sha256 = rendered.pcm, rendered.sha256
+        s.add(row)
     return value
+
+
+def revalidate(ann: Announcement) -> Announcement:
+    """``ann`` checked again by :meth:`Announcement.create` (a value may be built directly)."""
+    return Announcement.create(
+        ann.pool,
+        ann.name,
+        id=ann.id,
+        audio_file=ann.audio_file,
+        tts_text=ann.tts_text,
+        language=ann.language,
+        target=ann.target,
+        repeat=ann.repeat,
+        early_media=ann.early_media,
+        early_status=ann.early_status,
+        redirect_without_answer=ann.redirect_without_answer,
+        sit=ann.sit,
+    )
 
 
 def update_announcement(
@@ -310,8 +368,14 @@ def update_announcement(
     tts_text: str | Unset | None = UNSET,
     language: str | Unset | None = UNSET,
     target: str | Unset | None = UNSET,
+    repeat: int | Unset = UNSET,
+    early_media: bool | Unset = UNSET,
+    early_status: int | Unset = UNSET,
+    redirect_without_answer: bool | Unset = UNSET,
+    sit: bool | Unset = UNSET,
 ) -> Announcement:
-    """Change an announcement (``None`` clears a field); the result is validated as a whole."""
+    """Change an announcement (``None`` clears a field); the result is validated as a whole.
+    A new text-to-speech text or language is rendered before anything is written."""
     row = announcement_row(s, pool, name)
     current = to_announcement(row)
     value = Announcement.create(
@@ -322,14 +386,28 @@ def update_announcement(
         tts_text=current.tts_text if tts_text is UNSET else tts_text,
         language=current.language if language is UNSET else language,
         target=current.target if target is UNSET else target,
+        repeat=current.repeat if repeat is UNSET else repeat,
+        early_media=current.early_media if early_media is UNSET else early_media,
+        early_status=current.early_status if early_status is UNSET else early_status,
+        redirect_without_answer=(
+            current.redirect_without_answer
+            if redirect_without_answer is UNSET
+            else redirect_without_answer
+        ),
+        sit=current.sit if sit is UNSET else sit,
     )
     if value.audio_file != current.audio_file:
         _check_audio_file(s, value)
+    rendered = render_tts(value) if tts_needs_render(current, value, row.tts_pcm) else None
     with writing(s, f"announcement {value.pool}/{value.name}"):
         if value.name != current.name:
             _check_name_free(s, value)
-        row.name, row.audio_file, row.tts_text = value.name, value.audio_file, value.tts_text
-        row.language, row.target = value.language, value.target
+        row.name = value.name
+        fill_announcement_row(row, value)
+        if value.tts_text is None:
+            row.tts_pcm = row.tts_sha256 = None
+        elif rendered is not None:
+            row.tts_pcm, row.tts_sha256 = rendered.pcm, rendered.sha256
     return value
 
 

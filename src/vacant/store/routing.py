@@ -8,7 +8,6 @@ no write committed in between and the selects saw one configuration; otherwise t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,7 +26,13 @@ from vacant.routing.numbers import Number
 from vacant.store.directory import list_rules
 from vacant.store.models import AnnouncementRow, AssignedNumberRow, RangeRow
 from vacant.store.ranges import range_select, ranges_from_rows
-from vacant.store.rows import number_family, number_from_uri, number_key, read_version
+from vacant.store.rows import (
+    number_family,
+    number_from_uri,
+    number_key,
+    read_version,
+    to_announcement,
+)
 
 #: How many times a load is retried when writes keep landing during it.
 ATTEMPTS = 5
@@ -62,16 +67,12 @@ def _consistent(s: Session, load: Callable[[], RoutingConfig]) -> RoutingConfig:
 
 
 def _announcements(s: Session, where: ColumnElement[bool] | None = None) -> list[Announcement]:
-    t = AnnouncementRow
-    query: Any = select(
-        t.id, t.pool, t.name, t.audio_file, t.tts_text, t.language, t.target
-    ).order_by(t.pool, t.name)
+    """Every announcement with all its settings (the rendered prompt, a deferred column, stays
+    in the database)."""
+    query = select(AnnouncementRow).order_by(AnnouncementRow.pool, AnnouncementRow.name)
     if where is not None:
         query = query.where(where)
-    return [
-        Announcement(uuid.UUID(i), pool, name, audio, tts, lang, target)
-        for i, pool, name, audio, tts, lang, target in s.execute(query)
-    ]
+    return [to_announcement(row) for row in s.scalars(query)]
 
 
 def _assigned(rows: Iterable[Any]) -> list[AssignedNumber]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,9 @@ class Unset(enum.Enum):
 
 UNSET: Final = Unset.UNSET
 
+#: The PostgreSQL notification channel of configuration changes (``vacant serve`` LISTENs).
+CONFIG_CHANNEL: Final = "vacant_config"
+
 
 # --- numbers -------------------------------------------------------------------------------
 
@@ -75,7 +78,14 @@ def describe_number(number: Number | None) -> str:
 
 
 def to_pool(row: PoolRow) -> Pool:
-    return Pool(row.name, row.backup, row.description)
+    return Pool(
+        row.name,
+        row.backup,
+        row.description,
+        row.auto_failover,
+        row.down_after,
+        row.failback_after,
+    )
 
 
 def to_announcement(row: AnnouncementRow) -> Announcement:
@@ -87,7 +97,21 @@ def to_announcement(row: AnnouncementRow) -> Announcement:
         tts_text=row.tts_text,
         language=row.language,
         target=row.target,
+        repeat=row.repeat,
+        early_media=row.early_media,
+        early_status=row.early_status,
+        redirect_without_answer=row.redirect_without_answer,
+        sit=row.sit,
     )
+
+
+def fill_announcement_row(row: AnnouncementRow, value: Announcement) -> None:
+    """Copy a validated announcement's fields (not its id, pool or name, nor the rendered
+    prompt) into a row."""
+    row.audio_file, row.tts_text, row.language = value.audio_file, value.tts_text, value.language
+    row.target, row.repeat = value.target, value.repeat
+    row.early_media, row.early_status = value.early_media, value.early_status
+    row.redirect_without_answer, row.sit = value.redirect_without_answer, value.sit
 
 
 def to_range(row: RangeRow) -> NumberRange:
@@ -142,6 +166,10 @@ def bump_version(s: Session, step: int = 1) -> None:
     if result.rowcount == 0:  # type: ignore[attr-defined]
         s.add(ConfigVersionRow(id=1, version=1))
         s.flush()
+    if s.get_bind().dialect.name == "postgresql":
+        # Delivered to every LISTENing server when (and only if) the transaction commits; a
+        # rolled-back SAVEPOINT drops it, and PostgreSQL folds repeats within one transaction.
+        s.execute(text(f"NOTIFY {CONFIG_CHANNEL}"))
 
 
 def read_version(s: Session) -> int:

@@ -28,7 +28,15 @@ from vacant.routing.model import (
     Pool,
 )
 from vacant.store.directory import bulk_insert_numbers, list_numbers, list_rules
-from vacant.store.document import FORMAT, Doc, Reader, check_document, read_document
+from vacant.store.document import (
+    ANNOUNCEMENT_OPTIONS,
+    FORMAT,
+    POOL_OPTIONS,
+    Doc,
+    Reader,
+    check_document,
+    read_document,
+)
 from vacant.store.models import (
     AnnouncementFileRow,
     AnnouncementRow,
@@ -39,10 +47,12 @@ from vacant.store.models import (
     utc_now,
 )
 from vacant.store.pools import list_announcements, list_files, list_pools
+from vacant.store.prompts import Rendered, render_tts
 from vacant.store.ranges import list_ranges
 from vacant.store.rows import (
     bump_version,
     describe_number,
+    fill_announcement_row,
     fill_range_row,
     to_announcement,
     to_range,
@@ -64,7 +74,14 @@ def export_config(s: Session) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "pools": [
-            _compact({"name": p.name, "backup": p.backup, "description": p.description})
+            _compact(
+                {
+                    "name": p.name,
+                    "backup": p.backup,
+                    "description": p.description,
+                    **{k: getattr(p, k) for k, v in POOL_OPTIONS.items() if getattr(p, k) != v},
+                }
+            )
             for p in list_pools(s)
         ],
         "files": [
@@ -112,7 +129,11 @@ def _announcement_doc(a: Announcement) -> dict[str, Any]:
             "language": a.language,
             "target": a.target,
         }
-    )
+    ) | {
+        key: getattr(a, key)
+        for key, default in ANNOUNCEMENT_OPTIONS.items()
+        if getattr(a, key) != default
+    }
 
 
 def _range_doc(r: NumberRange, by_id: dict[uuid.UUID, Announcement]) -> dict[str, Any]:
@@ -153,12 +174,13 @@ def import_config(
         )
     changes: list[str] = []
     counter = _Counter(changes, progress)
+    rendered = {} if plan.announcements is None else _render_prompts(s, plan.announcements)
     with writing(s, "configuration import"):
         new_pools: set[str] = set()
         if doc.pools is not None:
             new_pools = _apply_pools(s, doc.pools, changes)
         if plan.announcements is not None:
-            _apply_announcements(s, plan.announcements, changes)
+            _apply_announcements(s, plan.announcements, changes, rendered)
         counter.report()
         if plan.ranges is not None:
             _apply_ranges(s, plan.ranges, changes)
@@ -211,14 +233,21 @@ def _apply_pools(s: Session, pools: list[Pool], changes: list[str]) -> set[str]:
     added = set()
     for p in pools:
         row = stored.get(p.name)
+        options = {k: getattr(p, k) for k in POOL_OPTIONS}
         if row is None:
-            s.add(PoolRow(name=p.name, backup=None, description=p.description))
+            s.add(PoolRow(name=p.name, backup=None, description=p.description, **options))
             changes.append(f"+ pool {p.name}")
             added.add(p.name)
-        elif row.description != p.description:
-            diff = _diff([("description", row.description, p.description)])
+            continue
+        diff = _diff(
+            [("description", row.description, p.description)]
+            + [(k, getattr(row, k), v) for k, v in options.items()]
+        )
+        if diff:
             changes.append(f"~ pool {p.name}: {diff}")
             row.description = p.description
+            for k, v in options.items():
+                setattr(row, k, v)
     s.flush()
     return added
 
@@ -241,7 +270,40 @@ def _apply_backups(s: Session, pools: list[Pool], added: set[str], changes: list
     s.flush()
 
 
-def _apply_announcements(s: Session, wanted: list[Announcement], changes: list[str]) -> None:
+def _render_prompts(s: Session, wanted: list[Announcement]) -> dict[str, Rendered]:
+    """Render, before anything is written, the text-to-speech prompts that are new or changed
+    (by announcement id). A locale without a voice or an unspeakable text refuses the import."""
+    t = AnnouncementRow
+    stored = {
+        key: (text, language, has_pcm)
+        for key, text, language, has_pcm in s.execute(
+            select(t.id, t.tts_text, t.language, t.tts_sha256.is_not(None))
+        )
+    }
+    rendered: dict[str, Rendered] = {}
+    problems = []
+    for a in wanted:
+        old = stored.get(str(a.id))
+        before = None if old is None else (old[0], old[1])
+        if a.tts_text is None or (before == (a.tts_text, a.language) and old and old[2]):
+            continue
+        try:
+            made = render_tts(a)
+        except ValidationError as exc:
+            problems.append(f"announcements {a.pool}/{a.name}.{exc.field}: {exc.rule}")
+            continue
+        if made is not None:
+            rendered[str(a.id)] = made
+    if problems:
+        raise ValidationError(
+            "config", f"{len(problems)} problem(s), nothing imported:\n" + "\n".join(problems)
+        )
+    return rendered
+
+
+def _apply_announcements(
+    s: Session, wanted: list[Announcement], changes: list[str], rendered: dict[str, Rendered]
+) -> None:
     stored = {row.id: row for row in s.scalars(select(AnnouncementRow))}
     before = {key: to_announcement(row) for key, row in stored.items()}
     keep = {str(a.id) for a in wanted}
@@ -256,18 +318,13 @@ def _apply_announcements(s: Session, wanted: list[Announcement], changes: list[s
     s.flush()
     for a in wanted:
         row = stored.get(str(a.id))
+        made = rendered.get(str(a.id))
         if row is None:
-            s.add(
-                AnnouncementRow(
-                    id=str(a.id),
-                    pool=a.pool,
-                    name=a.name,
-                    audio_file=a.audio_file,
-                    tts_text=a.tts_text,
-                    language=a.language,
-                    target=a.target,
-                )
-            )
+            row = AnnouncementRow(id=str(a.id), pool=a.pool, name=a.name)
+            fill_announcement_row(row, a)
+            if made is not None:
+                row.tts_pcm, row.tts_sha256 = made.pcm, made.sha256
+            s.add(row)
             changes.append(f"+ announcement {a.pool}/{a.name}")
             continue
         current = before[str(a.id)]
@@ -279,12 +336,17 @@ def _apply_announcements(s: Session, wanted: list[Announcement], changes: list[s
                 ("tts_text", current.tts_text, a.tts_text),
                 ("language", current.language, a.language),
                 ("target", current.target, a.target),
+                *((key, getattr(current, key), getattr(a, key)) for key in ANNOUNCEMENT_OPTIONS),
             ]
         )
         if diff:
             changes.append(f"~ announcement {a.pool}/{a.name}: {diff}")
-        row.pool, row.name, row.audio_file = a.pool, a.name, a.audio_file
-        row.tts_text, row.language, row.target = a.tts_text, a.language, a.target
+        row.pool, row.name = a.pool, a.name
+        fill_announcement_row(row, a)
+        if a.tts_text is None:
+            row.tts_pcm = row.tts_sha256 = None
+        elif made is not None:
+            row.tts_pcm, row.tts_sha256 = made.pcm, made.sha256
     s.flush()
 
 

@@ -809,6 +809,21 @@ def test_endpoint_with_a_client_transaction_running_is_busy() -> None:
     assert endpoint.busy
 
 
+def test_client_transaction_completed_only_absorbs_so_is_not_busy_rfc3261_17_1_2_2() -> None:
+    """Timer K (§17.1.2.2) keeps a completed non-INVITE client transaction to absorb
+    retransmitted responses: a draining server need not wait for it."""
+    endpoint = SipEndpoint(rng=random.Random(1), local=[Address("192.0.2.1", 5060)])
+    bye = parse_message(req("BYE", omit=("Via",), to_tag="peer"))
+    assert isinstance(bye, Request)
+    endpoint.send_request(bye, SRC, 0.0)
+    ((data, _),) = endpoint.messages_to_send()
+    sent = parse_message(data)
+    assert isinstance(sent, Request)
+    response = make_response(sent, 200, random.Random(2), to_tag="peer")
+    endpoint.receive(response.serialize(), SRC, 0.1)
+    assert not endpoint.busy
+
+
 # --- robustness ----------------------------------------------------------------------------
 
 TORTURE = sorted((Path(__file__).parent / "fixtures" / "rfc4475").glob("*.dat"))

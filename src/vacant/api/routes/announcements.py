@@ -4,14 +4,16 @@ addressed by its id (names are unique only within a pool, and may hold any chara
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from vacant.api.deps import DB, AdminDep, State, guard
 from vacant.api.routes.files import store_upload
 from vacant.api.schemas import AnnouncementIn, AnnouncementOut, AnnouncementPatch, Removed
 from vacant.routing.model import Announcement
 from vacant.store import repository as repo
+from vacant.store.prompts import playout, to_wav
 
 router = APIRouter(prefix="/announcements", tags=["announcements"], dependencies=[guard()])
 uploads = APIRouter(prefix="/announcements", tags=["announcements"], dependencies=[guard()])
@@ -38,6 +40,11 @@ def create_announcement(body: AnnouncementIn, admin: AdminDep) -> AnnouncementOu
         tts_text=body.tts_text,
         language=body.language,
         target=body.target,
+        repeat=body.repeat,
+        early_media=body.early_media,
+        early_status=body.early_status,
+        redirect_without_answer=body.redirect_without_answer,
+        sit=body.sit,
     )
     return AnnouncementOut.of(admin.add_announcement(ann))
 
@@ -66,6 +73,13 @@ def update_announcement(id: str, body: AnnouncementPatch, admin: AdminDep) -> An
         tts_text=pick("tts_text", body.tts_text),
         language=language,
         target=pick("target", body.target),
+        repeat=body.repeat if "repeat" in given else repo.UNSET,
+        early_media=body.early_media if "early_media" in given else repo.UNSET,
+        early_status=body.early_status if "early_status" in given else repo.UNSET,
+        redirect_without_answer=(
+            body.redirect_without_answer if "redirect_without_answer" in given else repo.UNSET
+        ),
+        sit=body.sit if "sit" in given else repo.UNSET,
     )
     return AnnouncementOut.of(updated)
 
@@ -98,15 +112,24 @@ def upload_audio(
 
 @router.get(
     "/{id}/prompt.wav",
-    responses={501: {"description": "Not yet: prompts are rendered by the media path."}},
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "16 kHz mono 16-bit WAV."},
+        404: {"description": "No such announcement, or it has no prompt."},
+    },
 )
-def prompt_wav(id: str, s: DB) -> None:
-    """The prompt as callers hear it, as WAV: comes with the media path (decoding the audio
-    file, or rendering the text-to-speech)."""
-    repo.get_announcement_by_id(s, id)
-    raise HTTPException(
-        501,
-        "rendering the prompt as WAV comes with the media path (audio decoding and"
-        " text-to-speech); until then, download the stored audio file from"
-        " /api/v1/files/{pool}/{name}/content",
+def prompt_wav(id: str, s: DB) -> Response:
+    """The prompt as callers hear it, as a 16 kHz mono 16-bit WAV: the Special Information Tone
+    when set, then the prompt (the decoded audio file, or the rendered text-to-speech) once
+    (``vacant announcement preview`` also applies the repeat count)."""
+    ann = repo.get_announcement_by_id(s, id)
+    heard = playout(s, ann)
+    return Response(
+        to_wav(heard.sit + heard.prompt.pcm),
+        media_type="audio/wav",
+        headers={
+            "ETag": f'"{heard.prompt.version}"',
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(ann.name, safe='')}.wav",
+            "X-Content-Type-Options": "nosniff",
+        },
     )

@@ -41,6 +41,9 @@ def list_(
             r.range_name or "-",
             str(r.status),
             f"{r.duration * 1000:.1f} ms",
+            "-" if r.prompt_seconds is None else f"{r.prompt_seconds:.1f} s",
+            r.outcome or "-",
+            r.transfer_target or "-",
         ]
         for r in records
     ]
@@ -53,5 +56,8 @@ def list_(
         "RANGE",
         "STATUS",
         "DURATION",
+        "PROMPT",
+        "OUTCOME",
+        "TRANSFER TO",
     ]
     emit(records, as_json, table(rows, headers))

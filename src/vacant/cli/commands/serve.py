@@ -49,6 +49,28 @@ def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
         raise ConfigError(f"--trust: {exc}") from None
 
 
+def _media_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        raise ConfigError(f"--media-address: must be an IPv4 or IPv6 address: {value!r}") from None
+
+
+def _port_range(value: str) -> tuple[int, int]:
+    """``LOW-HIGH``: 1024..65535, at least one RTP/RTCP pair (an even port and the next)."""
+    low_text, dash, high_text = value.partition("-")
+    if not (dash and low_text.isdigit() and high_text.isdigit()):
+        raise ConfigError(f"--rtp-ports: must be LOW-HIGH, e.g. 20000-29999: {value!r}")
+    low, high = int(low_text), int(high_text)
+    if not 1024 <= low < high <= 65535 or low + low % 2 + 1 > high:
+        raise ConfigError(
+            f"--rtp-ports: must be within 1024-65535, LOW < HIGH, with room for a pair: {value!r}"
+        )
+    return low, high
+
+
 @click.command("serve")
 @click.option("--pool", default="default", show_default=True, help="The pool this server is in.")
 @click.option(
@@ -83,6 +105,33 @@ def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
     show_default=True,
     help="New calls per second above which INVITEs get 503.",
 )
+@click.option(
+    "--media-address",
+    metavar="HOST",
+    help="Our RTP address (SDP c=/o=; Contact host for a wildcard SIP listener). "
+    "Default: the first --sip host, or 127.0.0.1 when that is a wildcard.",
+)
+@click.option(
+    "--rtp-ports",
+    default="20000-29999",
+    show_default=True,
+    metavar="LOW-HIGH",
+    help="RTP port range (RTP on even ports, RTCP on the next odd one).",
+)
+@click.option(
+    "--no-media-timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=30.0,
+    show_default=True,
+    help="Hang up a call from which no RTP/RTCP arrived for this many seconds.",
+)
+@click.option(
+    "--heartbeat-interval",
+    type=click.FloatRange(min=0.1, max=60),
+    default=2.0,
+    show_default=True,
+    help="Seconds between this instance's heartbeats in the database (docs/pools.md).",
+)
 @pass_cli
 def serve(
     cli: CliContext,
@@ -95,6 +144,10 @@ def serve(
     domain: str | None,
     max_calls: int,
     max_rate: float,
+    media_address: str | None,
+    rtp_ports: str,
+    no_media_timeout: float,
+    heartbeat_interval: float,
 ) -> None:
     """Answer SIP calls with the routing decision until SIGTERM or Ctrl-C."""
     defaults = ServeOptions()
@@ -108,6 +161,12 @@ def serve(
         max_calls=max_calls,
         max_rate=max_rate,
         gc_thresholds=GC_THRESHOLDS,
+        media_address=_media_address(media_address),
+        rtp_ports=_port_range(rtp_ports),
+        no_media_timeout=no_media_timeout,
+        http=http,
+        heartbeat_interval=heartbeat_interval,
+        check_interval=min(0.5, heartbeat_interval),
     )
     http_host, http_port = parse_http(http)
     application = Application(cli.engine, options, report=click.echo)
