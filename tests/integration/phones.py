@@ -176,11 +176,14 @@ class Baresip:
         codec: str = "PCMU",
         name: str = "baresip",
         far_end: FarEnd | None = None,
+        srtp: bool = False,
     ) -> None:
         if codec not in PAYLOAD_TYPES:
             raise ValueError(f"codec {codec!r}: one of {sorted(PAYLOAD_TYPES)}")
         self.codec = codec
         self.far_end = far_end
+        #: Offer RTP/SAVP with SDES keys only (baresip's srtp module, ``mediaenc=srtp-mand``).
+        self.srtp = srtp
         self.directory = workdir / name
         self.sip_port = free_port()
         self._process: subprocess.Popen[str] | None = None
@@ -204,12 +207,15 @@ class Baresip:
             "module g722.so\n"
             "module aubridge.so\n"
             "module sndfile.so\n"
-            "module_app account.so\n"
+            + ("module srtp.so\n" if self.srtp else "")
+            + "module_app account.so\n"
             "module_app menu.so\n"
             f"snd_path {self.directory}\n"
         )
         (self.directory / "accounts").write_text(
-            f"<sip:baresip@{LOCALHOST}>;regint=0;audio_codecs={_BARESIP_CODECS[self.codec]}\n"
+            f"<sip:baresip@{LOCALHOST}>;regint=0;audio_codecs={_BARESIP_CODECS[self.codec]}"
+            + (";mediaenc=srtp-mand" if self.srtp else "")
+            + "\n"
         )
         (self.directory / "contacts").write_text("")
         return self

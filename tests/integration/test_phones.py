@@ -306,6 +306,32 @@ def test_baresip_hears_the_tone_prompt_over_each_codec_then_vacant_hangs_up(
     assert record["prompt_seconds"] == pytest.approx(2.4, abs=0.1)
 
 
+def test_baresip_hears_the_prompt_over_srtp_when_it_offers_rtp_savp_rfc3711_rfc4568(
+    vacant: Vacant, tmp_path: Path
+) -> None:
+    """An RTP/SAVP offer with SDES keys is answered RTP/SAVP with our own key, and the prompt
+    reaches the phone encrypted: baresip (srtp-mand) decrypts it and records the tones."""
+    vacant.tone_prompt()
+    vacant.announce("Tones", "--audio-file", "tones.wav")
+    vacant.serve()
+    with Baresip(tmp_path, codec="PCMU", far_end=vacant.log, srtp=True) as phone:
+        phone.dial(vacant.uri(), seconds=20)
+        phone.wait_for(r"Call established", 10)
+        _hung_up_by_vacant(phone)
+    assert vacant.server is not None
+    [answer] = [
+        message.text
+        for message in phone.received("SIP/2.0 200", vacant.server.sip_port)
+        if "INVITE" in (message.header("CSeq") or "") and "m=audio" in message.text
+    ]
+    assert "RTP/SAVP" in answer
+    assert "a=crypto:" in answer
+    [recording] = phone.recordings()
+    problems = check_tones(read_wav(recording), PROMPT)
+    assert problems == [], f"{recording}: {problems}"
+    assert vacant.call_record()["outcome"] == "completed"
+
+
 def test_baresip_hears_the_tts_prompt_as_the_preview_renders_it(
     vacant: Vacant, tmp_path: Path
 ) -> None:
