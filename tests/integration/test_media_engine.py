@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import random
 import socket
+import statistics
 import struct
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -200,22 +201,26 @@ def test_frames_arrive_in_order_with_rtp_fields_of_rfc3550_5_1(run: Runner) -> N
 def test_packets_are_paced_every_20_ms_from_an_absolute_schedule(
     run: Runner, clock: Literal["timerfd", "loop"]
 ) -> None:
-    """DESIGN.md §5: one clock, t0 + n * 20 ms. The mean interval over 30 frames is 20 ms (no
-    drift), and no two packets of the stream leave together (no burst)."""
+    """DESIGN.md §5: one clock, t0 + n * 20 ms. The typical (median) interval over 30 frames is
+    20 ms, no packet leaves before its slot (no catching up after a stall), and no two packets of
+    the stream leave together (no burst). Robust to a stall of a loaded machine: a late slot
+    only delays what follows, which these properties allow (bench/media.py measures pacing)."""
     peer = Peer()
     frames = FRAMES * 3
 
     async def scenario() -> None:
         engine = await _engine(clock=clock)
-        _, done = await _play(engine, peer, frames)
-        await done.wait()
-        times = [r.at for r in peer.drain(peer.rtp)]
-        assert len(times) == 30
-        mean = (times[-1] - times[0]) / 29
-        assert mean == pytest.approx(0.020, abs=0.0015)
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) > 0.002  # two packets sent together would be ~0 apart
-        await engine.close()
+        try:
+            _, done = await _play(engine, peer, frames)
+            await done.wait()
+            times = [r.at for r in peer.drain(peer.rtp)]
+            assert len(times) == 30
+            gaps = [b - a for a, b in itertools.pairwise(times)]
+            assert statistics.median(gaps) == pytest.approx(0.020, abs=0.0015)
+            assert all(t - times[0] >= n * 0.020 - 0.003 for n, t in enumerate(times))
+            assert min(gaps) > 0.002  # two packets sent together would be ~0 apart
+        finally:
+            await engine.close()
 
     run(scenario())
     peer.close()
