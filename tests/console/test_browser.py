@@ -1,10 +1,13 @@
 """The web console in a real browser: Playwright drives Debian's Chromium (``/usr/bin/chromium``,
 installed by ``make test``) against a real ``vacant serve``.
 
-An admin logs in, uploads a WAV and creates an announcement, creates two overlapping ranges,
-commits, tests a number, moves the narrower range up, commits again and sees the decision
-change, and sees the audit entries; a view-only user sees no write controls and its forged
-POST is refused. A screenshot of each page is saved under the test's tmp path (printed).
+An admin logs in, uploads a WAV and creates an announcement, creates one with text to speech,
+edits it (plays twice, then transfers) and the page's audio player loads its prompt (WAV, with
+the session cookie), deletes an unused announcement after confirming, creates two overlapping
+ranges, commits, tests a number, moves the narrower range up, commits again and sees the
+decision change, and sees the audit entries; a view-only user sees no write controls and its
+forged POST gets the console's 403 page. A screenshot of each page is saved under the test's
+tmp path (printed).
 
 This test fails, never skips, when Chromium or Playwright is missing.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 
 from tests.integration.peers import VacantServer, start_server
 from vacant.store.calls import CallRecord, add_calls
@@ -119,6 +123,9 @@ def some_calls(db_url: str) -> None:
             status=(200, 404)[i % 2],
             duration=3.5,
             pool=POOL,
+            prompt_seconds=2.5 if i % 5 else None,
+            transfer_target="sip:operator@example.com" if i % 5 and i % 2 else None,
+            outcome=("transferred" if i % 2 else "caller-hung-up") if i % 5 else None,
         )
         for i in range(80)
     ]
@@ -174,6 +181,13 @@ def log_in(page: Page, base: str, name: str, password: str) -> None:
     expect(page).to_have_url(f"{base}/ranges")
 
 
+def row(page: Page, name: str) -> Locator:
+    """The Announcements table's row of announcement ``name``."""
+    return page.locator("#announcements tbody tr").filter(
+        has=page.locator("td:nth-child(2)", has_text=re.compile(f"^{re.escape(name)}$"))
+    )
+
+
 def new_range(page: Page, name: str, start: str, end: str) -> None:
     page.click("a:has-text('New')")
     page.fill("input[name=name]", name)
@@ -208,10 +222,57 @@ def test_the_console_in_a_browser(
         expect(audio).to_have_count(1)
         src = audio.get_attribute("src")
         assert src is not None
+        assert src.endswith("/prompt.wav")
         played = page.request.get(f"{base}{src}")
         assert played.ok
-        assert played.body() == wav.read_bytes()
+        assert played.headers["content-type"] == "audio/wav"
+        expect(row(page, "closed")).to_contain_text("peak")  # the file's level and length
+        href = row(page, "closed").locator("a", has_text="original").get_attribute("href")
+        original = page.request.get(f"{base}{href}")
+        assert original.body() == wav.read_bytes()
+
+        # An announcement with text to speech, then edited: plays twice, then transfers.
+        page.fill("#new-announcement input[name=name]", "welcome")
+        page.fill("#new-announcement textarea[name=tts_text]", "Welcome. This number has changed.")
+        page.select_option("#new-announcement select[name=language]", "en-GB")
+        page.click("button:has-text('Create')")
+        expect(row(page, "welcome")).to_contain_text("TTS (en-GB)")
+        row(page, "welcome").locator("a:has-text('Edit')").click()
+        expect(page.locator("h1")).to_have_text("Edit announcement")
+        page.fill("input[name=repeat]", "2")
+        page.fill("input[name=target]", "sip:reception@example.com")
+        shots.take(page, "announcement-edit")
+        page.click("button:has-text('Save')")
+        expect(page).to_have_url(f"{base}/announcements")
+        expect(row(page, "welcome")).to_contain_text("plays 2 times")
+        expect(row(page, "welcome")).to_contain_text("sip:reception@example.com")
+        player = row(page, "welcome").locator("audio")
+        src = player.get_attribute("src")
+        assert src is not None
+        assert src.endswith("/prompt.wav")
+        response = page.request.get(f"{base}{src}")
+        assert (response.status, response.headers["content-type"]) == (200, "audio/wav")
+        # The browser's own player fetches it (with the session cookie) and decodes it.
+        seconds = player.evaluate(
+            """audio => new Promise(resolve => {
+                audio.onloadedmetadata = () => resolve(audio.duration);
+                audio.onerror = () => resolve(-1);
+                audio.load();
+            })"""
+        )
+        assert seconds > 1.0, seconds
         shots.take(page, "announcements")
+
+        # An unused announcement is deleted after confirming.
+        page.fill("#new-announcement input[name=name]", "spare")
+        page.click("button:has-text('Create')")
+        expect(row(page, "spare")).to_contain_text("callers hear busy")
+        row(page, "spare").locator("a:has-text('Delete')").click()
+        expect(page.locator("main")).to_contain_text("Delete announcement pool1.example.com/spare?")
+        shots.take(page, "announcement-delete")
+        page.click("main button:has-text('Delete')")
+        expect(page).to_have_url(f"{base}/announcements")
+        expect(row(page, "spare")).to_have_count(0)
 
         # Two overlapping ranges, staged, then committed together.
         page.click("nav a:has-text('Unassigned numbers')")
@@ -245,9 +306,24 @@ def test_the_console_in_a_browser(
         expect(page.locator("#range")).to_have_text("Narrow")
         shots.take(page, "test-number")
 
+        # Deleting an announcement that ranges use names them and needs forcing.
+        page.click("nav a:has-text('Announcements')")
+        row(page, "closed").locator("a:has-text('Delete')").click()
+        expect(page.locator("#used-by li")).to_have_text(["Narrow", "Wide"])
+        expect(page.locator("input[name=force]")).to_have_count(1)
+        shots.take(page, "announcement-delete-used")
+        page.click("a:has-text('Cancel')")
+
         page.click("nav a:has-text('Audit')")
         expect(page.locator("tr:has-text('range.move'):has-text('user:alice')")).to_have_count(1)
-        expect(page.locator("tr:has-text('announcement.create')")).to_have_count(1)
+        expect(page.locator("tr:has-text('announcement.create')")).to_have_count(3)
+        entries = page.locator("tbody tr")
+        expect(
+            entries.filter(has_text="announcement.update").filter(has_text="/welcome")
+        ).to_have_count(1)
+        expect(
+            entries.filter(has_text="announcement.remove").filter(has_text="/spare")
+        ).to_have_count(1)
         shots.take(page, "audit")
 
         for label, name in (("Calls", "calls"), ("Statistics", "statistics"), ("Pools", "pools")):
@@ -272,6 +348,34 @@ def test_the_console_in_a_browser(
             max_redirects=0,
         )
         assert forged.status == 403
+        assert forged.headers["content-type"].startswith("text/html")
+        # The same forgery submitted by the page itself: the browser shows the 403 page.
+        page.evaluate(
+            """csrf => {
+                const form = document.createElement('form');
+                form.method = 'post';
+                form.action = '/ranges/selection';
+                const fields = [['csrf', csrf], ['action', 'remove'], ['name', 'Wide']];
+                for (const [name, value] of fields) {
+                    const input = document.createElement('input');
+                    input.type = 'hidden';
+                    input.name = name;
+                    input.value = value;
+                    form.appendChild(input);
+                }
+                document.body.appendChild(form);
+                form.submit();
+            }""",
+            csrf or "",
+        )
+        expect(page.locator("h1")).to_have_text("Refused")
+        expect(page.locator("#refusal")).to_contain_text("403 Forbidden")
+        expect(page.locator("#refusal")).to_contain_text("POST /ranges/selection")
+        expect(page.locator("#reason")).to_have_text(
+            "role view-only may not change the configuration"
+        )
+        expect(page.locator("nav")).to_be_visible()
+        shots.take(page, "forged-post-403")
         page.goto(f"{base}/ranges")
         names = page.locator("tbody tr td:nth-child(1)").all_inner_texts()
         assert names == ["Narrow", "Wide"]

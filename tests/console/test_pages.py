@@ -186,11 +186,16 @@ def test_announcement_with_an_uploaded_wav_plays_in_the_page(api: Api, admin: Br
     )
     assert response.status_code == 303, response.text
     page = admin.get("/announcements")
-    src = f"/api/v1/files/{POOL}/hello.wav/content"
+    (hello,) = api.admin.get("/api/v1/announcements", params={"name": "hello"}).json()
+    src = f"/api/v1/announcements/{hello['id']}/prompt.wav"
     assert f'<audio controls preload="none" src="{src}"' in page
-    played = admin.client.get(src)
+    played = admin.client.get(src)  # the console's session cookie is enough
     assert played.status_code == 200
-    assert played.content == tone()
+    assert played.headers["content-type"] == "audio/wav"
+    assert played.content.startswith(b"RIFF")
+    original = admin.client.get(f"/api/v1/files/{POOL}/hello.wav/content")
+    assert original.content == tone()
+    assert f'href="/api/v1/files/{POOL}/hello.wav/content"' in page
     dup = admin.client.post(
         "/announcements", data={"csrf": admin.csrf, "pool": POOL, "name": "hello"}
     )

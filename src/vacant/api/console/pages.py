@@ -6,31 +6,49 @@ POST carrying the session's CSRF token in the hidden ``csrf`` field; a write by 
 not configure is refused (403) whatever the page showed. Staged range changes are kept on the
 server, per session, and **Commit all** applies them in one transaction through
 :class:`~vacant.service.admin.Admin` (all or nothing).
+
+A console request that is refused (403), names a missing object (404) or fails otherwise gets
+:func:`error_page`, in the console's layout (``vacant.api.errors`` asks it first for every
+error); a form's own problems (422, 409) are shown inline on the form.
+
+What every page shares (who is asking, the write check, rendering) is in
+:mod:`vacant.api.console.common`; the Announcements pages in
+:mod:`vacant.api.console.announcements`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
-from pathlib import Path
+from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from vacant.api import errors
+from vacant.api.console import announcements
+from vacant.api.console.common import (
+    FORM_LIMITS,
+    HERE,
+    NAV,
+    LoginRequired,
+    Viewer,
+    Writer,
+    render,
+    see,
+)
 from vacant.api.deps import (
     DB,
     State,
     clear_session_cookie,
-    get_principal,
     monotonic,
     set_session_cookie,
     utc_now,
 )
-from vacant.api.routes.files import media_type, read_upload
 from vacant.errors import (
     Forbidden,
     RateLimited,
@@ -38,20 +56,18 @@ from vacant.errors import (
     Unauthenticated,
     ValidationError,
 )
-from vacant.routing.model import Announcement
 from vacant.routing.policy import decision_to_json
 from vacant.service import access
 from vacant.service.access import Permission, Principal, csrf_matches
 from vacant.service.admin import Admin
+from vacant.service.announce import Outcome
 from vacant.service.imports import parse_since
 from vacant.service.lookup import route as decide
 from vacant.store import repository as repo
 from vacant.store.audit import list_audit
-from vacant.store.calls import list_calls
+from vacant.store.calls import CallRecord, list_calls
 from vacant.store.engine import session_scope
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
 STATIC = HERE / "static"
 STATIC_FILES = {"console.css": "text/css"}
 #: Headers on every response: no framing, nothing but this origin's resources.
@@ -61,53 +77,8 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
-#: The console's forms: the range form has nine fields, the announcement form one file.
-FORM_LIMITS = {"max_files": 1, "max_fields": 16, "max_part_size": 64 * 1024}
 #: Console routes open to anonymous requests.
 PUBLIC = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/static/{name}")})
-
-
-class LoginRequired(Exception):
-    """No session: the page redirects to the login page."""
-
-
-def _bearer_principal(request: Request, state: State) -> Principal:
-    """As the API: a bearer token, else the session cookie; no session redirects to /login.
-
-    In a transaction of its own, ended before the page runs: a page that writes opens its own,
-    and on SQLite a writing transaction must not wait for one its own request holds open."""
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    with session_scope(state.app.engine) as s:
-        if header and scheme.lower() == "bearer" and secret.strip():
-            found = access.from_bearer(s, secret.strip(), now=utc_now())
-            if found is None:
-                raise Unauthenticated("the token does not work (unknown or revoked)")
-            return found
-        if header:
-            raise Unauthenticated("send Authorization: Bearer <token>")
-        try:
-            return get_principal(request, state, s, None)
-        except Unauthenticated as exc:
-            raise LoginRequired from exc
-
-
-Viewer = Annotated[Principal, Depends(_bearer_principal)]
-
-
-async def _writer(request: Request, who: Viewer) -> Principal:
-    """A write: the role must configure, and a session must send its CSRF token as ``csrf``."""
-    if not who.may(Permission.CONFIGURE):
-        raise Forbidden(f"role {who.role} may not change the configuration")
-    if who.session is not None:
-        form = await request.form(**FORM_LIMITS)
-        submitted = form.get("csrf")
-        if not csrf_matches(who.session, submitted if isinstance(submitted, str) else None):
-            raise Forbidden("the form's CSRF token is missing or wrong: reload the page")
-    return who
-
-
-Writer = Annotated[Principal, Depends(_writer)]
 
 
 async def _any_session(request: Request, who: Viewer) -> Principal:
@@ -122,35 +93,6 @@ async def _any_session(request: Request, who: Viewer) -> Principal:
 
 public = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False)
-
-NAV = [
-    ("/ranges", "Unassigned numbers"),
-    ("/announcements", "Announcements"),
-    ("/test", "Test number"),
-    ("/calls", "Calls"),
-    ("/statistics", "Statistics"),
-    ("/pools", "Pools"),
-    ("/audit", "Audit"),
-]
-
-
-def render(
-    request: Request, template: str, who: Principal | None, status: int = 200, **context: Any
-) -> HTMLResponse:
-    context.update(
-        who=who,
-        nav=NAV,
-        path=request.url.path,
-        csrf=who.csrf_token if who is not None else None,
-        can_write=who is not None and who.may(Permission.CONFIGURE),
-    )
-    response = templates.TemplateResponse(request, template, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def see(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _text(value: object) -> str:
@@ -503,6 +445,36 @@ def audit_page(request: Request, who: Viewer, s: DB, action: str = "") -> HTMLRe
     return render(request, "audit.html", who, entries=entries, action=action)
 
 
+#: The calls page shows the newest this many records; filtering by outcome looks through at
+#: most ``CALLS_SCANNED`` announcement calls for them.
+CALLS_SHOWN = 500
+CALLS_SCANNED = 20_000
+DECISIONS = ("assigned", "announcement", "auto-attendant", "busy", "not-found")
+OUTCOMES = tuple(o.value for o in Outcome)
+
+
+def _find_calls(
+    s: Session, since: str, number: str, decision: str, outcome: str
+) -> list[CallRecord]:
+    """The calls page's records, newest first (ValidationError for a filter that is not one)."""
+    if decision and decision not in DECISIONS:
+        raise ValidationError("decision", f"must be one of {', '.join(DECISIONS)}")
+    if outcome and outcome not in OUTCOMES:
+        raise ValidationError("outcome", f"must be one of {', '.join(OUTCOMES)}")
+    if outcome and decision not in ("", "announcement"):
+        return []  # only announcement calls have an outcome
+    records = list_calls(
+        s,
+        since=parse_since(since, datetime.now(UTC)) if since else None,
+        number=number or None,
+        decision="announcement" if outcome else decision or None,
+        limit=CALLS_SCANNED if outcome else CALLS_SHOWN,
+    )
+    if outcome:
+        records = [r for r in records if r.outcome == outcome][:CALLS_SHOWN]
+    return records
+
+
 @router.get("/calls")
 def calls_page(
     request: Request,
@@ -511,17 +483,14 @@ def calls_page(
     since: str = "",
     number: str = "",
     decision: str = "",
+    outcome: str = "",
 ) -> HTMLResponse:
+    """The call records, newest first, by time, number, decision and (announcement calls)
+    outcome, with the seconds of prompt played and the transfer target."""
     error = None
     records: list[Any] = []
     try:
-        records = list_calls(
-            s,
-            since=parse_since(since, datetime.now(UTC)) if since else None,
-            number=number or None,
-            decision=decision or None,
-            limit=500,
-        )
+        records = _find_calls(s, since, number, decision, outcome)
     except ValidationError as exc:
         error = str(exc)
     return render(
@@ -532,6 +501,9 @@ def calls_page(
         since=since,
         number=number,
         decision=decision,
+        outcome=outcome,
+        decisions=DECISIONS,
+        outcomes=OUTCOMES,
         error=error,
     )
 
@@ -558,15 +530,27 @@ def _as_int(number: object) -> tuple[int, int] | None:
     return (len(digits), int(digits)) if digits.isdigit() else None
 
 
-def _calls_per_day(records: list[Any], today: datetime) -> dict[str, Any]:
-    """Stacked bars: calls to unassigned numbers per range per day, as SVG geometry."""
+def _by_range(record: CallRecord) -> str | None:
+    """Calls to unassigned numbers, by range."""
+    return None if record.decision == "assigned" else record.range_name or "(no range)"
+
+
+def _by_outcome(record: CallRecord) -> str | None:
+    """Announcement calls, by outcome."""
+    return record.outcome if record.decision == "announcement" else None
+
+
+def _calls_per_day(
+    records: list[CallRecord], today: datetime, group: Callable[[CallRecord], str | None]
+) -> dict[str, Any]:
+    """Stacked bars: the calls ``group`` names per name per day, as SVG geometry."""
     days = [(today.date().toordinal() - i) for i in range(STATS_DAYS - 1, -1, -1)]
     counts: dict[tuple[int, str], int] = {}
     names: list[str] = []
     for r in records:
-        if r.decision == "assigned":
+        key = group(r)
+        if key is None:
             continue
-        key = r.range_name or "(no range)"
         if key not in names:
             names.append(key)
         day = r.started.date().toordinal()
@@ -613,7 +597,8 @@ def _calls_per_day(records: list[Any], today: datetime) -> dict[str, Any]:
 @router.get("/statistics")
 def statistics_page(request: Request, who: Viewer, s: DB) -> HTMLResponse:
     """Lync admins' report: calls per range per day, the 20 most-called unassigned numbers,
-    and per range its size, assigned and free numbers."""
+    and per range its size, assigned and free numbers; and announcement calls per outcome per
+    day."""
     now = datetime.now(UTC)
     since = datetime.fromordinal(now.date().toordinal() - STATS_DAYS + 1).replace(tzinfo=UTC)
     records = list_calls(s, since=since, limit=STATS_CALLS)
@@ -642,78 +627,66 @@ def statistics_page(request: Request, who: Viewer, s: DB) -> HTMLResponse:
         request,
         "statistics.html",
         who,
-        chart=_calls_per_day(records, now),
+        chart=_calls_per_day(records, now, _by_range),
+        outcomes=_calls_per_day(records, now, _by_outcome),
         most=[{"number": n, "calls": c, "w": c / most_top * 400} for n, c in most],
         inventory=inventory,
         days=STATS_DAYS,
     )
 
 
-# --- announcements ---------------------------------------------------------------------------
+# --- error pages -----------------------------------------------------------------------------
+
+#: The error page's heading per status (others: the status phrase).
+ERROR_TITLES = {
+    401: "Not logged in",
+    403: "Refused",
+    404: "Not found",
+    409: "Conflict",
+    422: "Not valid",
+    429: "Too many attempts",
+    503: "Unavailable",
+}
+#: Headers of an error that the page keeps.
+ERROR_HEADERS = ("Allow", "Retry-After")
+#: Paths that are never the console's, even when no route matches them.
+NOT_CONSOLE = ("/api/", "/metrics", "/healthz")
 
 
-@router.get("/announcements")
-def announcements_page(request: Request, who: Viewer, s: DB, error: str = "") -> HTMLResponse:
-    return render(
-        request,
-        "announcements.html",
-        who,
-        announcements=repo.list_announcements(s),
-        pools=repo.list_pools(s),
-        files={(f.pool, f.name) for f in repo.list_files(s)},
-        error=error,
+def is_console(request: Request, endpoints: frozenset[Callable[..., Any]]) -> bool:
+    """Whether ``request`` is the console's: a route of its routers, or (no route matched) a
+    browser's request for a page outside the API."""
+    endpoint = request.scope.get("endpoint")
+    if endpoint is not None:
+        return endpoint in endpoints
+    return not request.url.path.startswith(NOT_CONSOLE) and "text/html" in request.headers.get(
+        "accept", ""
     )
 
 
-@router.post("/announcements")
-def create_announcement(
-    request: Request,
-    who: Writer,
-    state: State,
-    pool: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    tts_text: Annotated[str, Form()] = "",
-    language: Annotated[str, Form()] = "",
-    target: Annotated[str, Form()] = "",
-    audio: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    """Create an announcement, storing its uploaded audio file first (one transaction)."""
-    try:
-        with session_scope(state.app.engine) as s:
-            admin = Admin(s, who.actor)
-            audio_file = None
-            if audio is not None and audio.filename:
-                limit = state.settings.max_upload
-                stored = admin.add_file(
-                    pool,
-                    audio.filename,
-                    read_upload(audio, limit),
-                    media_type(audio.filename, audio.content_type),
-                    max_size=limit,
-                    replace=True,
-                )
-                audio_file = stored.name
-            admin.add_announcement(
-                Announcement.create(
-                    pool,
-                    name,
-                    audio_file=audio_file,
-                    tts_text=tts_text or None,
-                    language=language or None,
-                    target=target or None,
-                )
-            )
-    except ValidationError as exc:
-        with session_scope(state.app.engine) as s:
-            response = announcements_page(request, who, s, f"{exc.field}: {exc.rule}")
-        response.status_code = 422
-        return response
-    except StoreError as exc:
-        with session_scope(state.app.engine) as s:
-            response = announcements_page(request, who, s, str(exc))
-        response.status_code = 409
-        return response
-    return see("/announcements")
+def error_page(
+    request: Request, status: int, detail: str, headers: Mapping[str, str] | None
+) -> HTMLResponse:
+    """A refused or failed console request as a page in the console's layout: what was asked
+    (method and path), the status and why (the same detail the API gives in JSON)."""
+    who = getattr(request.state, "who", None)
+    section = "/" + request.url.path.split("/")[1]
+    response = render(
+        request,
+        "error.html",
+        who if isinstance(who, Principal) else None,
+        status=status,
+        title=ERROR_TITLES.get(status) or HTTPStatus(status).phrase,
+        status_code=status,
+        phrase=HTTPStatus(status).phrase,
+        refused=f"{request.method} {request.url.path}",
+        detail=detail,
+        back=next(((href, label) for href, label in NAV if href == section), NAV[0]),
+    )
+    for name in ERROR_HEADERS:
+        if headers and name in headers:
+            response.headers[name] = headers[name]
+    return response
 
 
 # --- wiring ----------------------------------------------------------------------------------
@@ -744,16 +717,31 @@ class SecurityHeaders:
 
 
 def install(api: FastAPI, max_upload: int) -> None:
-    """Add the console's routes, its login redirect and the security headers to ``api``."""
+    """Add the console's routes, its login redirect, its error pages and the security headers
+    to ``api``."""
 
     async def login_required(_request: Request, _exc: Exception) -> Response:
         return see("/login")
 
-    api.add_exception_handler(LoginRequired, login_required)
-    api.include_router(public)
-    api.include_router(
-        router,
-        max_body_size=max_upload + 64 * 1024,
-        form_limits=FORM_LIMITS,  # type: ignore[arg-type]
+    routers = (public, router, announcements.router)
+    endpoints = frozenset(
+        route.endpoint for r in routers for route in r.routes if isinstance(route, APIRoute)
     )
+
+    def page_for(
+        request: Request, status: int, detail: str, headers: Mapping[str, str] | None
+    ) -> Response | None:
+        if status < 400 or not is_console(request, endpoints):
+            return None
+        return error_page(request, status, detail, headers)
+
+    api.add_exception_handler(LoginRequired, login_required)
+    errors.use_error_page(api, page_for)
+    api.include_router(public)
+    for pages in (router, announcements.router):
+        api.include_router(
+            pages,
+            max_body_size=max_upload + 64 * 1024,
+            form_limits=FORM_LIMITS,  # type: ignore[arg-type]
+        )
     api.add_middleware(SecurityHeaders)
