@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_STAMP := $(VENV)/.debian
-# Debian packages the test suite drives as real peers (command -> package).
-DEB_PEERS := sipp:sip-tester chromium:chromium baresip:baresip-core linphonec:linphone-cli
+# Debian packages the test suite drives as real peers (command -> package; kamailio is in
+# /usr/sbin, which a user's PATH may lack).
+DEB_PEERS := sipp:sip-tester chromium:chromium baresip:baresip-core linphonec:linphone-cli \
+	kamailio:kamailio
 
 .PHONY: run test check deps debian bench clean
 
@@ -39,7 +41,7 @@ debian: $(DEB_STAMP)
 $(DEB_STAMP): Makefile $(STAMP)
 	@missing=""; for pair in $(DEB_PEERS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	  command -v $$cmd >/dev/null 2>&1 || test -x /usr/sbin/$$cmd || missing="$$missing $$pkg"; \
 	done; \
 	if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  missing="$$missing postgresql"; fi; \

@@ -71,10 +71,19 @@ class VacantServer:
         return self.log.read_text(errors="replace")
 
 
-def start_server(db_url: str, workdir: Path, *extra: str, ready: str = "listening") -> VacantServer:
-    """Start ``vacant serve`` on free loopback ports and wait until it says it is listening."""
-    sip_port, http_port = free_port(), free_port(socket.SOCK_STREAM)
-    log = workdir / f"vacant-{sip_port}.log"
+def start_server(
+    db_url: str,
+    workdir: Path,
+    *extra: str,
+    ready: str = "listening",
+    sip_port: int | None = None,
+    http_port: int | None = None,
+) -> VacantServer:
+    """Start ``vacant serve`` on loopback ports (free ones unless given: a restarted instance
+    keeps its addresses) and wait until it says it is listening."""
+    sip_port = free_port() if sip_port is None else sip_port
+    http_port = free_port(socket.SOCK_STREAM) if http_port is None else http_port
+    log = workdir / f"vacant-{sip_port}-{time.monotonic_ns()}.log"
     argv = [
         sys.executable,
         "-m",

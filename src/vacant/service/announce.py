@@ -322,8 +322,12 @@ class AnnouncementCall:
         self._arm_session()
 
     def _contact(self) -> tuple[tuple[str, str], ...]:
+        """The fields of the 183 or 200 that makes the dialog: the request's Record-Route values,
+        in order (RFC 3261 §12.1.1: the UAS "MUST copy all Record-Route header field values from
+        the request into the response"), so a proxy that record-routes stays on the path."""
         uri = self.host.contact(self.source.transport)
-        return (("Contact", f"<{uri}>"), ("Content-Type", _SDP))
+        routes = tuple(("Record-Route", v) for v in self.request.headers.get_all("record-route"))
+        return (*routes, ("Contact", f"<{uri}>"), ("Content-Type", _SDP))
 
     def _session_headers(self) -> list[tuple[str, str]]:
         """§13.3.1.4: a 2xx to INVITE "SHOULD contain the Allow and Supported header fields";
