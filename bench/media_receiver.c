@@ -13,6 +13,13 @@
  * (sendmmsg), so the engine has the inbound load of callers that talk all the time. Prints one
  * JSON object on stdout at the end.
  *
+ * Per stream, the same intervals also go into a histogram of 0.1 ms buckets up to 100 ms (the
+ * last bucket holds everything longer) with the stream's longest interval and its intervals over
+ * 40 ms, so the JSON also tells how the streams differ: the median and the worst of the
+ * per-stream p50 and p99 (bucket lower bounds, 0.1 ms resolution), the streams whose p99 is
+ * outside 18-22 ms, the worst per-stream maximum and the streams with a gap over 40 ms
+ * (bench/announce_calls.py: "every stream's p99 within 20 +- 2 ms").
+ *
  * Compiled by bench/media.py at run time: gcc -O2 -o DIR/media_receiver bench/media_receiver.c
  */
 #define _GNU_SOURCE
@@ -32,6 +39,7 @@
 #define SLOTS 16384 /* hash table of SSRCs: a power of two, at least twice the streams */
 #define BUCKETS 1000000 /* 1 us buckets: 0 to 1 s */
 #define GAP_NS 40000000LL
+#define STREAM_BUCKETS 1000 /* per stream: 0.1 ms buckets, 0 to 100 ms */
 
 struct stream {
     uint32_t ssrc;
@@ -39,10 +47,15 @@ struct stream {
     uint16_t seq;
     int64_t last_ns;
     uint64_t packets;
+    uint32_t intervals;
+    uint32_t gaps40;
+    int64_t max_interval;
 };
 
 static struct stream streams[SLOTS];
 static uint32_t histogram[BUCKETS + 1];
+/* Per-stream histograms, indexed like streams[]: only the pages of streams seen are touched. */
+static uint32_t stream_histogram[SLOTS][STREAM_BUCKETS + 1];
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -71,6 +84,58 @@ static double percentile(uint64_t total, double p) {
         if (seen > target) return i / 1000.0;
     }
     return BUCKETS / 1000.0;
+}
+
+static double stream_percentile(const uint32_t *h, uint32_t total, double p) {
+    uint64_t target = (uint64_t)(p * (double)total);
+    uint64_t seen = 0;
+    for (int i = 0; i <= STREAM_BUCKETS; i++) {
+        seen += h[i];
+        if (seen > target) return i / 10.0;
+    }
+    return STREAM_BUCKETS / 10.0;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The per-stream figures, as JSON fields (no braces), into out. */
+static void per_stream(char *out, size_t size) {
+    static double p50s[SLOTS], p99s[SLOTS];
+    size_t n = 0;
+    uint64_t outside = 0, with_gaps = 0;
+    int64_t worst_max = 0;
+    for (int i = 0; i < SLOTS; i++) {
+        struct stream *s = &streams[i];
+        if (!s->used || s->intervals == 0) continue;
+        p50s[n] = stream_percentile(stream_histogram[i], s->intervals, 0.50);
+        p99s[n] = stream_percentile(stream_histogram[i], s->intervals, 0.99);
+        if (p99s[n] < 18.0 || p99s[n] > 22.0) outside++;
+        if (s->gaps40) with_gaps++;
+        if (s->max_interval > worst_max) worst_max = s->max_interval;
+        n++;
+    }
+    double p50_median = 0, p50_worst = 0, p99_median = 0, p99_best = 0, p99_worst = 0;
+    if (n > 0) {
+        qsort(p50s, n, sizeof p50s[0], compare_doubles);
+        qsort(p99s, n, sizeof p99s[0], compare_doubles);
+        p50_median = p50s[n / 2];
+        p50_worst = 20.0 - p50s[0] > p50s[n - 1] - 20.0 ? p50s[0] : p50s[n - 1];
+        p99_median = p99s[n / 2];
+        p99_best = p99s[0];
+        p99_worst = p99s[n - 1];
+    }
+    snprintf(out, size,
+             "\"streams_measured\": %zu, \"stream_p50_median_ms\": %.1f, "
+             "\"stream_p50_worst_ms\": %.1f, \"stream_p99_median_ms\": %.1f, "
+             "\"stream_p99_best_ms\": %.1f, \"stream_p99_worst_ms\": %.1f, "
+             "\"streams_p99_outside_18_22\": %llu, \"stream_max_worst_ms\": %.3f, "
+             "\"streams_with_gaps_over_40ms\": %llu",
+             n, p50_median, p50_worst, p99_median, p99_best, p99_worst,
+             (unsigned long long)outside, (double)worst_max / 1e6,
+             (unsigned long long)with_gaps);
 }
 
 int main(int argc, char **argv) {
@@ -178,6 +243,12 @@ int main(int argc, char **argv) {
                     sum_interval += d;
                     if (d > max_interval) max_interval = d;
                     if (d > GAP_NS) gaps40++;
+                    int64_t tenth = d / 100000;
+                    stream_histogram[s - streams][tenth < STREAM_BUCKETS ? tenth
+                                                                         : STREAM_BUCKETS]++;
+                    s->intervals++;
+                    if (d > s->max_interval) s->max_interval = d;
+                    if (d > GAP_NS) s->gaps40++;
                 }
             }
             s->last_ns = ts;
@@ -199,11 +270,13 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    static char extra[1024];
+    per_stream(extra, sizeof extra);
     printf("{\"streams\": %llu, \"packets\": %llu, \"intervals\": %llu, "
            "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"p001_ms\": %.3f, "
            "\"p1_ms\": %.3f, \"mean_ms\": %.4f, \"max_ms\": %.3f, \"gaps_over_40ms\": %llu, "
            "\"sequence_gaps\": %llu, \"kernel_drops\": %u, \"short_packets\": %llu, "
-           "\"echoed\": %llu, \"seconds\": %.3f}\n",
+           "\"echoed\": %llu, \"seconds\": %.3f, %s}\n",
            (unsigned long long)stream_count, (unsigned long long)packets,
            (unsigned long long)intervals, percentile(intervals, 0.50),
            percentile(intervals, 0.99), percentile(intervals, 0.999),
@@ -211,7 +284,7 @@ int main(int argc, char **argv) {
            intervals ? (double)sum_interval / (double)intervals / 1e6 : 0.0,
            (double)max_interval / 1e6, (unsigned long long)gaps40,
            (unsigned long long)seq_gaps, kernel_drops, (unsigned long long)short_packets, (unsigned long long)echoed,
-           (double)(last_ns - first_ns) / 1e9);
+           (double)(last_ns - first_ns) / 1e9, extra);
     (void)over_limit;
     return 0;
 }

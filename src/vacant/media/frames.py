@@ -30,6 +30,10 @@ INPUT_RATE: Final = 16000
 #: The longest prompt ``encode`` takes: one hour of 16 kHz 16-bit audio.
 MAX_PCM_BYTES: Final = INPUT_RATE * 2 * 3600
 G722_BITRATE: Final = 64000
+#: G.722 is encoded this many samples (1 s) at a time with one encoder (its state carries over,
+#: so the output is the same): the C encoder holds the GIL for a whole call, ~0.7 ms per second
+#: of audio, and a prompt encoded in a worker thread must not stop the event loop for longer.
+G722_CHUNK: Final = INPUT_RATE
 
 
 def _lowpass(taps: int, cutoff_hz: float, beta: float, rate: int) -> npt.NDArray[np.float64]:
@@ -81,8 +85,12 @@ def encode(pcm16k: bytes, codec: Codec) -> tuple[bytes, ...]:
             # silence must go through the encoder, not be appended as octets).
             short = -len(samples) % (2 * FRAME_BYTES)
             padded = np.concatenate([samples, np.zeros(short, dtype=np.int16)])
-            encoded = G722.G722(INPUT_RATE, G722_BITRATE).encode(padded)
-            return _split(bytes(encoded), 0)
+            encoder = G722.G722(INPUT_RATE, G722_BITRATE)
+            encoded = b"".join(
+                bytes(encoder.encode(padded[i : i + G722_CHUNK]))
+                for i in range(0, len(padded), G722_CHUNK)
+            )
+            return _split(encoded, 0)
         case _:
             assert_never(codec)
 

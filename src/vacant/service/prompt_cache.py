@@ -3,8 +3,10 @@
 Built with the routing snapshot (in the reload worker thread, from
 ``vacant.store.prompts.prompts_for_pools``): a call never reads the store. A ``Prompt`` is one
 prompt version (the sha256 of its PCM) with or without the Special Information Tone in front; its
-20 ms frames are encoded per codec the first time a call needs that codec, and kept. A rebuilt
-cache takes over the ``Prompt`` objects whose version did not change, with their frames.
+20 ms frames are encoded for every codec when the cache is built, in that worker thread, and kept:
+encoding takes ~0.6 ms per second of audio per codec, so on a call's first use it would stop the
+event loop, every call's media and SIP with it, for 70 ms for a 2-minute prompt. A rebuilt cache
+takes over the ``Prompt`` objects whose version did not change, with their frames.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Prompt:
         self._frames: dict[Codec, tuple[bytes, ...]] = {}
 
     def frames(self, codec: Codec) -> tuple[bytes, ...]:
-        """The prompt's 20 ms payloads in ``codec``: encoded on first use, then kept."""
+        """The prompt's 20 ms payloads in ``codec``: encoded once, then kept."""
         frames = self._frames.get(codec)
         if frames is None:
             frames = self._frames[codec] = self._encode(self.pcm, codec)
@@ -91,6 +93,8 @@ class PromptCache:
                         tone = sit()
                     pcm = tone + pcm
                 prompt = Prompt(key, pcm, encode)
+                for codec in Codec:  # now, in the reload thread: never on a call's first use
+                    prompt.frames(codec)
             cache._prompts[key] = prompt
             cache._by_announcement[announcement.id] = prompt
         return cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
+import resource
 import signal
 import sys
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ from vacant.service.app import Application, ServeOptions
 from vacant.service.call import Network
 from vacant.transport.listeners import parse_http, parse_listen
 
+log = logging.getLogger(__name__)
+
 #: ``gc.set_threshold`` once the server is up and its start-up objects are frozen
 #: (:func:`vacant.service.app._tune_gc`). Young collections stay small and frequent: a
 #: transaction held for Timer I (5 s) keeps a few dozen tracked objects, so each collection's
@@ -32,6 +36,39 @@ GC_THRESHOLDS = (1_000, 2, 1_000_000)
 #: record writer runs in a worker thread; with the default 5 ms, each time the event loop gives
 #: up the GIL (a sendto, an epoll wait) it could wait that long to get it back.
 SWITCH_INTERVAL = 0.0005
+
+
+#: File descriptors besides the media streams': listeners, SIP over TCP/TLS, the database, HTTP.
+SPARE_FILES = 1_024
+
+
+def _raise_open_files_limit(rtp_ports: tuple[int, int]) -> tuple[int, int]:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard limit; ``(before, after)``.
+
+    Each call with media holds two sockets (RTP and RTCP): 2,000 calls need over 4,000 file
+    descriptors, and a login shell's soft limit is often 1,024. A hard limit too low for the
+    RTP port range is logged: calls beyond it get 503 when no socket can be opened.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raised = soft
+    # Linux caps RLIMIT_NOFILE at fs.nr_open: the hard limit is never RLIM_INFINITY there.
+    if 0 <= soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open files limit: cannot raise %d to %d: %s", soft, hard, exc)
+        else:
+            raised = hard
+            log.info("open files limit raised from %d to %d", soft, raised)
+    pairs = (rtp_ports[1] - rtp_ports[0] + 1) // 2
+    if 0 <= raised < 2 * pairs + SPARE_FILES:
+        log.warning(
+            "open files limit %d: media for about %d calls (the RTP range has %d port pairs)",
+            raised,
+            max(0, (raised - SPARE_FILES) // 2),
+            pairs,
+        )
+    return soft, raised
 
 
 class _HttpServer(uvicorn.Server):
@@ -169,6 +206,7 @@ def serve(
         check_interval=min(0.5, heartbeat_interval),
     )
     http_host, http_port = parse_http(http)
+    _raise_open_files_limit(options.rtp_ports)
     application = Application(cli.engine, options, report=click.echo)
     config = uvicorn.Config(
         create_app(application),
