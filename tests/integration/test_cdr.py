@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from vacant.cli.commands.calls import parse_since
 from vacant.cli.main import main
 from vacant.errors import ValidationError
 from vacant.service.cdr import CdrWriter
-from vacant.store.calls import CallRecord, add_calls, list_calls
+from vacant.store.calls import MAX_FIELD, MAX_OUTCOME, CallRecord, add_calls, list_calls
 from vacant.store.engine import make_engine, session_scope
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -85,6 +86,23 @@ def test_calls_list_filters_by_number_and_since(
     assert "since" in capsys.readouterr().err
 
 
+def test_records_round_trip_with_over_long_peer_text_cut(engine: Engine) -> None:
+    """Every field is written as recorded; a peer's over-long text is cut to the column."""
+    long = _record(1)
+    long = dataclasses.replace(
+        long, caller="sip:" + "a" * 500, call_id="c" * 400, prompt_seconds=1.5,
+        transfer_target="sip:+4930999@pbx", outcome="o" * 40,
+    )  # fmt: skip
+    with session_scope(engine) as s:
+        add_calls(s, [long, _record(2)])
+    with session_scope(engine, write=False) as s:
+        by_id = {r.call_id: r for r in list_calls(s)}
+    assert by_id["c" * MAX_FIELD] == dataclasses.replace(
+        long, caller=long.caller[:MAX_FIELD], call_id="c" * MAX_FIELD, outcome="o" * MAX_OUTCOME
+    )
+    assert by_id["c2"] == _record(2)
+
+
 def test_since_accepts_relative_and_iso_times() -> None:
     assert parse_since("30m", NOW) == NOW - timedelta(minutes=30)
     assert parse_since("2h", NOW) == NOW - timedelta(hours=2)
@@ -92,3 +110,13 @@ def test_since_accepts_relative_and_iso_times() -> None:
     assert parse_since("2026-11-26T10:00:00+01:00", NOW) == datetime(2026, 11, 26, 9, tzinfo=UTC)
     with pytest.raises(ValidationError, match="since"):
         parse_since("soon", NOW)
+
+
+def test_calls_are_filtered_by_announcement_outcome(engine: Engine) -> None:
+    transferred = dataclasses.replace(_record(1), decision="announcement", outcome="transferred")
+    completed = dataclasses.replace(_record(2), decision="announcement", outcome="completed")
+    with session_scope(engine) as s:
+        add_calls(s, [transferred, completed, _record(3)])
+    with session_scope(engine, write=False) as s:
+        assert [r.call_id for r in list_calls(s, outcome="transferred")] == [transferred.call_id]
+        assert len(list_calls(s)) == 3

@@ -27,7 +27,7 @@ What the endpoint does on its own, so the TU never sees it:
   since RFC 6026 forbids the transaction to), and reports ``TransactionTimedOut(timer="H")``
   when none came within 64*T1, so the TU ends the session with BYE.
 
-Timers live in one ``TimerHeap`` (lazy deletion, rebuilt when mostly stale); timers of zero
+Timers live in one ``TimerHeap`` (a FIFO per timer, lazy deletion); timers of zero
 duration (D, I, J, K over TCP/TLS) fire before the call that armed them returns.
 """
 
@@ -35,6 +35,7 @@ import contextlib
 import ipaddress
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,6 +85,16 @@ _UNSETTLED: Final = frozenset({TxState.PROCEEDING, TxState.COMPLETED})
 _VIA_VIEWS: Final = frozenset({"top_via", "vias"})
 # RFC 3261 §25.1 port = 1*DIGIT; a 16-bit number.
 _MAX_PORT: Final = 65535
+
+# ``_absorbed_ack``: the first Via line of a header section, and the plain form RFC 3261
+# clients send (§20.42: IPv4 sent-by with a port, the branch first and a token, §25.1).
+_FIRST_VIA: Final = re.compile(rb"\r\n(?:via|v)[ \t]*:", re.IGNORECASE)
+_PLAIN_VIA: Final = re.compile(
+    rb"\r\nVia: SIP/2\.0/(?:UDP|TCP|TLS) ([0-9.]+):([1-9][0-9]{0,4})"
+    rb";branch=(z9hG4bK[-.!%*_+`'~A-Za-z0-9]+)[;,\r]"
+)
+# The states in which an INVITE server transaction absorbs an ACK without reading it.
+_ACK_ABSORBING: Final = frozenset({TxState.COMPLETED, TxState.CONFIRMED})
 
 _Key2xx = tuple[str, str | None, str | None, int]
 _Key2543 = tuple[str, str | None, int, str, str]
@@ -170,6 +181,9 @@ class SipEndpoint:
         ``reliable`` defaults to what ``source.transport`` says ("tcp"/"tls" are reliable).
         """
         self.now = now
+        if data.startswith(b"ACK ") and self._absorbed_ack(data):
+            self._schedule.run_due()
+            return
         try:
             message = parse_message(data, self.limits)
         except ParseError as exc:
@@ -438,6 +452,31 @@ class SipEndpoint:
             self._merged[merge_key] = tx
             tx.index_keys.append((self._merged, merge_key))
         tx.start()
+
+    def _absorbed_ack(self, data: bytes) -> bool:
+        """Absorb the ACK ``data`` if its top Via names an INVITE server transaction that sent
+        a non-2xx (Completed, Confirmed); whether it did. §17.2.3 matches it by branch and
+        sent-by alone and it ends there (§17.2.1: absorbed, not passed up, not answered), so the
+        rest is not parsed (as costly as the rest of a call's input): an ACK malformed past its
+        top Via is absorbed where the full path would drop it. A 2xx awaiting its ACK
+        (§13.3.1.4), or another form of Via, takes the full path."""
+        if self._retransmissions or len(data) > self.limits.max_message_size:
+            return False
+        end = data.find(b"\r\n\r\n") + 2  # framed: the header section and its last CRLF
+        if end < 2 or not data.endswith(b" SIP/2.0", 0, data.find(b"\r\n")):
+            return False
+        first = _FIRST_VIA.search(data, 0, end)
+        via = None if first is None else _PLAIN_VIA.match(data, first.start(), end)
+        if via is None:
+            return False
+        host, port = via[1].decode("ascii"), int(via[2])
+        if port > _MAX_PORT or not is_ipv4(host):
+            return False
+        tx = self._server.get((via[3].decode("ascii"), host, port, "INVITE"))
+        if tx is None or tx.state not in _ACK_ABSORBING:
+            return False
+        tx.receive_ack()
+        return True
 
     def _server_tx_for(
         self,

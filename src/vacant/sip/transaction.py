@@ -473,15 +473,21 @@ class ServerTransaction(Transaction):
     def receive_request(self, request: Request) -> None:
         """Handle a retransmitted request, or an ACK, matched to this transaction (§17.2.3)."""
         if request.method == "ACK":
-            row = self._row(TxInput.ACK)
-            if row is not None:
-                self.ack = request
-                self._apply(row)
-                self.ack = None  # handled: a Confirmed transaction need not keep it alive
+            self.receive_ack(request)
         else:
             row = self._row(TxInput.REQUEST_RETRANSMISSION)
             if row is not None:
                 self._apply(row)
+
+    def receive_ack(self, request: Request | None = None) -> None:
+        """Handle an ACK matched to this transaction (§17.2.3). ``None``: the endpoint matched
+        it from its octets without parsing it, which it does only in the Completed and Confirmed
+        states, where the ACK (for our non-2xx response) is absorbed and nothing reads it."""
+        row = self._row(TxInput.ACK)
+        if row is not None:
+            self.ack = request
+            self._apply(row)
+            self.ack = None  # handled: a Confirmed transaction need not keep it alive
 
     def respond(self, data: bytes, status: int) -> None:
         """Send a response from the TU: ``data`` is the serialized response with ``status``.

@@ -220,6 +220,50 @@ def test_ack_for_a_non_2xx_response_is_absorbed_and_confirms_rfc3261_17_2_1(
     assert ep.transaction(event.tx_id) is None
 
 
+def test_ack_for_a_non_2xx_is_matched_by_its_top_via_alone_rfc3261_17_2_3(
+    ep: SipEndpoint,
+) -> None:
+    """§17.2.3: branch and sent-by match the ACK; nothing past its top Via is read, so an ACK
+    that would not parse (a line without a colon) still ends the transaction's retransmissions."""
+    event = invite_tx(ep)
+    ep.reply(event.tx_id, 404, 0.05)
+    wire(ep)
+    ep.receive(req("ACK", extra=("not a header field",)), SRC, 0.1)
+    tx = ep.transaction(event.tx_id)
+    assert tx is not None
+    assert tx.state is TxState.CONFIRMED
+    assert (drain(ep), wire(ep)) == ([], [])
+    assert (ep.stats.parse_errors, ep.stats.dropped, ep.stats.absorbed) == (0, 0, 1)
+
+
+COMPACT_VIA = f"v: SIP/2.0/UDP 192.0.2.10:5060;branch={BRANCH}"
+BRANCH_NOT_FIRST = f"Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch={BRANCH}"
+
+
+@pytest.mark.parametrize(
+    ("ack", "confirmed"),
+    [
+        (req("ACK", omit=("Via",), extra=(COMPACT_VIA,)), True),
+        (req("ACK", omit=("Via",), extra=(BRANCH_NOT_FIRST,)), True),
+        (req("ACK", sent_by="192.0.2.10:65536"), False),
+        (req("ACK", sent_by="999.0.2.10:5060"), False),
+        (req("ACK")[:-2], False),
+    ],
+    ids=["compact Via", "branch not first", "port out of range", "not an IPv4 address", "unframed"],
+)
+def test_ack_with_another_form_of_via_takes_the_full_path_rfc3261_17_2_3(
+    ep: SipEndpoint, ack: bytes, confirmed: bool
+) -> None:
+    event = invite_tx(ep)
+    ep.reply(event.tx_id, 404, 0.05)
+    wire(ep)
+    ep.receive(ack, SRC, 0.1)
+    tx = ep.transaction(event.tx_id)
+    assert tx is not None
+    assert tx.state is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
+    assert ep.stats.dropped == (0 if confirmed else 1)  # what does not parse is dropped
+
+
 def test_ack_with_a_new_branch_acknowledges_a_2xx_and_goes_to_the_tu_rfc3261_17(
     ep: SipEndpoint,
 ) -> None:

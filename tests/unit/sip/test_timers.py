@@ -108,8 +108,8 @@ def test_timer_heap_lazily_skips_disarmed_and_rearmed_timers() -> None:
     heap.arm(owner, "I", 5.0)
     heap.arm(owner, "I", 6.0)  # re-armed: the 5.0 entry is stale
     assert len(heap) == 4
-    assert heap.next_deadline() == 6.0  # passing drops the stale heads
-    assert len(heap) == 2
+    assert heap.next_deadline() == 6.0  # passing drops the stale heads of every queue
+    assert len(heap) == 1
     heap.expire(40.0)
     assert log == [("tx", "I")]
     heap.cancel(owner)  # nothing armed: nothing to do
@@ -139,3 +139,57 @@ def test_timer_heap_is_rebuilt_when_stale_entries_outnumber_live_ones() -> None:
         heap.cancel(owner)
     assert len(heap) < COMPACT_MIN
     assert heap.next_deadline() == 100.0
+
+
+def test_timer_heap_keeps_deadlines_armed_out_of_order_correct() -> None:
+    """A timer kind's deadlines usually come in order (one FIFO each); one that comes earlier
+    than the last of its kind (Timer G backing off, §17.2.1) still fires at its own time, and
+    equal deadlines still fire in arming order across queues and heap."""
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+    a, b, c, d = (Owner(name, log) for name in "abcd")
+    heap.arm(a, "G", 4.0)  # a's fourth retransmission interval
+    heap.arm(b, "G", 1.5)  # b's first: earlier than a's, so out of the FIFO's order
+    heap.arm(c, "G", 4.0)  # equal to a's: fires after it
+    heap.arm(d, "H", 1.5)  # equal to b's, armed later: fires after it
+    assert len(heap) == 4
+    assert heap.next_deadline() == 1.5
+    heap.expire(1.5)
+    assert log == [("b", "G"), ("d", "H")]
+    assert heap.next_deadline() == 4.0
+    heap.expire(4.0)
+    assert log[2:] == [("a", "G"), ("c", "G")]
+    assert heap.next_deadline() is None
+
+
+def test_timer_heap_next_deadline_compares_queues_with_the_heap() -> None:
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+    a, b, c = Owner("a", log), Owner("b", log), Owner("c", log)
+    heap.arm(a, "G", 2.0)
+    heap.arm(b, "G", 1.0)  # to the heap: earliest
+    assert heap.next_deadline() == 1.0
+    heap.arm(c, "G", 0.5)  # to the heap too
+    heap.cancel(c)  # a stale heap head is dropped on the way
+    heap.cancel(b)
+    assert heap.next_deadline() == 2.0
+    heap.arm(b, "G", 1.0)
+    heap.arm(c, "I", 0.5)  # a queue of its own, earlier than the heap's head
+    assert heap.next_deadline() == 0.5
+    heap.expire(2.0)
+    assert log == [("c", "I"), ("b", "G"), ("a", "G")]
+
+
+def test_timer_heap_rebuild_keeps_live_entries_of_the_heap() -> None:
+    heap = TimerHeap[str]()
+    log: list[tuple[str, str]] = []
+    keep, early = Owner("keep", log), Owner("early", log)
+    heap.arm(keep, "G", 100.0)
+    heap.arm(early, "G", 50.0)  # in the heap
+    for n in range(COMPACT_MIN + 10):
+        owner = Owner(str(n), log)
+        heap.arm(owner, "G", 40.0)  # every one to the heap (earlier than 100)
+        heap.cancel(owner)
+    assert len(heap) < COMPACT_MIN
+    heap.expire(100.0)
+    assert log == [("early", "G"), ("keep", "G")]
