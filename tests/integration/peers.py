@@ -170,7 +170,8 @@ Content-Length: 0
 """
 
 
-def _send(message: str, retrans: bool = True, start_rtd: bool = False) -> str:
+def send(message: str, retrans: bool = True, start_rtd: bool = False) -> str:
+    """A SIPp <send> step; ``retrans`` (ms) for requests over UDP, off for ACKs and responses."""
     attrs = ' retrans="500"' if retrans else ""
     attrs += ' start_rtd="true"' if start_rtd else ""
     return f"  <send{attrs}><![CDATA[\n{message}\n]]></send>\n"
@@ -199,10 +200,10 @@ def invite_scenario(status: int, checks: dict[str, str] | None = None) -> str:
     action, uses = _checks(checks or {})
     return (
         '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="invite">\n'
-        + _send(INVITE, start_rtd=True)
+        + send(INVITE, start_rtd=True)
         + '  <recv response="100" optional="true"/>\n'
         + f'  <recv response="{status}" rtd="true">\n{action}  </recv>\n'
-        + _send(ACK, retrans=False)
+        + send(ACK, retrans=False)
         + uses
         + "</scenario>\n"
     )
@@ -223,7 +224,7 @@ Content-Length: 0
     action, uses = _checks(checks)
     return (
         '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="options">\n'
-        + _send(message)
+        + send(message)
         + f'  <recv response="200">\n{action}  </recv>\n'
         + uses
         + "</scenario>\n"
@@ -268,3 +269,44 @@ def run_sipp(
         argv, capture_output=True, text=True, cwd=workdir, timeout=timeout + 15, check=False
     )
     return SippResult(result.returncode, result.stdout + result.stderr)
+
+
+# --- SIPp as a user agent in a dialog ----------------------------------------------------------
+
+_DIALOG_HEAD = """\
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+"""
+
+
+def sipp_request(
+    method: str, cseq: int, *, body: str = "", ctype: str = "", extra: str = ""
+) -> str:
+    """A request from SIPp; in the dialog (``[next_url]``, the route set, the peer's tag) unless
+    it is the first INVITE."""
+    initial = method == "INVITE" and cseq == 1
+    uri = "sip:[service]@[remote_ip]:[remote_port]" if initial else "[next_url]"
+    to_tag = "" if initial else "[peer_tag_param]"
+    head = _DIALOG_HEAD.format(to_tag=to_tag, cseq=cseq, method=method)
+    routes = "" if initial else "[routes]\n"
+    typed = f"Content-Type: {ctype}\n" if body else ""
+    return f"{method} {uri} SIP/2.0\n{head}{routes}{extra}{typed}Content-Length: [len]\n\n{body}"
+
+
+def sipp_reply(status: str) -> str:
+    """SIPp's response to the request it received last (REFER, NOTIFY, BYE, ...)."""
+    return f"""\
+SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+"""

@@ -37,6 +37,9 @@ from tests.integration.peers import (
     VacantServer,
     header_checks,
     run_sipp,
+    send,
+    sipp_reply,
+    sipp_request,
     start_server,
 )
 from vacant.cli.main import main
@@ -61,44 +64,6 @@ a=rtpmap:101 telephone-event/8000
 {direction}
 """
 
-_HEAD = """\
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
-Call-ID: [call_id]
-CSeq: {cseq} {method}
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-"""
-
-
-def _request(method: str, cseq: int, *, body: str = "", ctype: str = "", extra: str = "") -> str:
-    """A request from SIPp; in the dialog (``[next_url]``, the peer's tag) unless INVITE 1."""
-    initial = method == "INVITE" and cseq == 1
-    uri = "sip:[service]@[remote_ip]:[remote_port]" if initial else "[next_url]"
-    head = _HEAD.format(to_tag="" if initial else "[peer_tag_param]", cseq=cseq, method=method)
-    routes = "" if initial else "[routes]\n"
-    typed = f"Content-Type: {ctype}\n" if body else ""
-    return f"{method} {uri} SIP/2.0\n{head}{routes}{extra}{typed}Content-Length: [len]\n\n{body}"
-
-
-def _reply(status: str) -> str:
-    return f"""\
-SIP/2.0 {status}
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-"""
-
-
-def _send(message: str, retrans: bool = True) -> str:
-    attrs = ' retrans="500"' if retrans else ""
-    return f"  <send{attrs}><![CDATA[\n{message}\n]]></send>\n"
-
 
 def _recv(what: str, checks: dict[str, str] | None = None, extra: str = "") -> str:
     action, _ = header_checks(checks or {})
@@ -121,18 +86,18 @@ def _sdp(port: int, *, version: int = 1, direction: str = "a=sendrecv") -> str:
 
 def _invite(port: int | None) -> str:
     if port is None:
-        return _send(_request("INVITE", 1))
-    return _send(_request("INVITE", 1, body=_sdp(port), ctype="application/sdp"))
+        return send(sipp_request("INVITE", 1))
+    return send(sipp_request("INVITE", 1, body=_sdp(port), ctype="application/sdp"))
 
 
 def _answered(port: int | None, *, ack_body: str = "") -> list[str]:
     """INVITE, 200 OK (with our SDP in it), ACK: the prompt starts."""
-    ack = _request("ACK", 1, body=ack_body, ctype="application/sdp")
+    ack = sipp_request("ACK", 1, body=ack_body, ctype="application/sdp")
     return [
         _invite(port),
         '  <recv response="100" optional="true"/>\n',
         _recv('response="200"', extra=' rrs="true"'),
-        _send(ack, retrans=False),
+        send(ack, retrans=False),
     ]
 
 
@@ -276,7 +241,7 @@ def _run(served: Served, scenario: str, number: str) -> None:
 
 
 def test_prompt_then_refer_202_notify_200_then_bye_rfc3515(served: Served, sink: RtpSink) -> None:
-    notify = _request(
+    notify = sipp_request(
         "NOTIFY",
         2,
         body="SIP/2.0 200 OK\n",
@@ -286,11 +251,11 @@ def test_prompt_then_refer_202_notify_200_then_bye_rfc3515(served: Served, sink:
     scenario = _scenario(
         *_answered(sink.port),
         _recv('request="REFER"', {"Refer-To:": f"<{TARGET}>", "Referred-By:": "<sip:"}),
-        _send(_reply("202 Accepted"), retrans=False),
-        _send(notify),
+        send(sipp_reply("202 Accepted"), retrans=False),
+        send(notify),
         _recv('response="200"'),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
         checks=2,
     )
     _run(served, scenario, "+14255551001")
@@ -304,9 +269,9 @@ def test_refer_rejected_603_then_bye(served: Served, sink: RtpSink) -> None:
     scenario = _scenario(
         *_answered(sink.port),
         _recv('request="REFER"'),
-        _send(_reply("603 Decline"), retrans=False),
+        send(sipp_reply("603 Decline"), retrans=False),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
     )
     _run(served, scenario, "+14255551002")
     assert served.record("+14255551002").outcome == "transfer-rejected"
@@ -316,7 +281,7 @@ def test_caller_bye_during_the_prompt_stops_playout(served: Served, sink: RtpSin
     scenario = _scenario(
         *_answered(sink.port),
         '  <pause milliseconds="300"/>\n',
-        _send(_request("BYE", 2)),
+        send(sipp_request("BYE", 2)),
         _recv('response="200"'),
     )
     _run(served, scenario, "+14255552001")
@@ -340,7 +305,7 @@ def test_late_offer_answer_in_ack_then_prompt_then_bye_rfc3264_s5(
     scenario = _scenario(
         *_answered(None, ack_body=answer),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
     )
     _run(served, scenario, "+14255552002")
     sink.check(8, FRAMES - 2)  # PCMA, as the ACK's answer chose
@@ -350,24 +315,24 @@ def test_late_offer_answer_in_ack_then_prompt_then_bye_rfc3264_s5(
 def test_reinvite_hold_answered_recvonly_then_bye_rfc3261_s14_2(
     served: Served, sink: RtpSink
 ) -> None:
-    hold = _request(
+    hold = sipp_request(
         "INVITE",
         2,
         body=_sdp(sink.port, version=2, direction="a=sendonly"),
         ctype="application/sdp",
     )
-    ack = _request("ACK", 2)
+    ack = sipp_request("ACK", 2)
     scenario = _scenario(
         *_answered(sink.port),
         '  <pause milliseconds="200"/>\n',
-        _send(hold),
+        send(hold),
         '  <recv response="100" optional="true"/>\n',
         '  <recv response="200">\n    <action>\n'
         '      <ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="dummy0"/>\n'
         "    </action>\n  </recv>\n",
-        _send(ack, retrans=False),
+        send(ack, retrans=False),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
         checks=1,
     )
     _run(served, scenario, "+14255552003")
@@ -383,7 +348,7 @@ def test_early_media_183_with_sdp_then_404(served: Served, sink: RtpSink) -> Non
         '      <ereg regexp="m=audio [0-9]+ RTP/AVP 0" search_in="body" check_it="true"'
         ' assign_to="dummy0"/>\n    </action>\n  </recv>\n',
         _recv('response="404"', {"Reason:": "Q.850;cause=1"}, extra="").replace("dummy0", "dummy1"),
-        _send(ACK, retrans=False),
+        send(ACK, retrans=False),
         checks=2,
     )
     _run(served, scenario, "+14255553001")
@@ -398,7 +363,7 @@ def test_early_media_then_302_to_the_target(served: Served, sink: RtpSink) -> No
         '  <recv response="100" optional="true"/>\n',
         '  <recv response="183"/>\n',
         _recv('response="302"', {"Contact:": f"<{TARGET}>"}),
-        _send(ACK, retrans=False),
+        send(ACK, retrans=False),
         checks=1,
     )
     _run(served, scenario, "+14255554001")
@@ -411,10 +376,10 @@ def test_cancel_before_the_final_response_early_media(served: Served, sink: RtpS
         '  <recv response="100" optional="true"/>\n',
         '  <recv response="183"/>\n',
         '  <pause milliseconds="300"/>\n',
-        _send(CANCEL),
+        send(CANCEL),
         '  <recv response="200"/>\n',
         '  <recv response="487"/>\n',
-        _send(ACK, retrans=False),
+        send(ACK, retrans=False),
     )
     _run(served, scenario, "+14255553002")
     time.sleep(0.3)
@@ -431,7 +396,7 @@ def test_stopping_the_server_ends_announcement_calls_with_bye(
     scenario = _scenario(
         *_answered(sink.port),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
     )
     results: list[bool] = []
 
@@ -457,9 +422,9 @@ def test_no_prompt_refers_right_after_the_ack(served: Served, sink: RtpSink) -> 
     scenario = _scenario(
         *_answered(sink.port),
         _recv('request="REFER"', {"Refer-To:": f"<{TARGET}>"}),
-        _send(_reply("202 Accepted"), retrans=False),
-        _send(
-            _request(
+        send(sipp_reply("202 Accepted"), retrans=False),
+        send(
+            sipp_request(
                 "NOTIFY",
                 2,
                 body="SIP/2.0 200 OK\n",
@@ -469,7 +434,7 @@ def test_no_prompt_refers_right_after_the_ack(served: Served, sink: RtpSink) -> 
         ),
         _recv('response="200"'),
         _recv('request="BYE"'),
-        _send(_reply("200 OK"), retrans=False),
+        send(sipp_reply("200 OK"), retrans=False),
         checks=1,
     )
     _run(served, scenario, "+14255555001")
@@ -482,7 +447,7 @@ def test_no_prompt_redirect_without_answer_is_302(served: Served) -> None:
         _invite(None),
         '  <recv response="100" optional="true"/>\n',
         _recv('response="302"', {"Contact:": f"<{TARGET}>"}),
-        _send(ACK, retrans=False),
+        send(ACK, retrans=False),
         checks=1,
     )
     _run(served, scenario, "+14255556001")
@@ -491,7 +456,7 @@ def test_no_prompt_redirect_without_answer_is_302(served: Served) -> None:
 
 
 def test_session_interval_below_min_se_is_422_rfc4028_s6(served: Served, sink: RtpSink) -> None:
-    invite = _request(
+    invite = sipp_request(
         "INVITE",
         1,
         body=_sdp(sink.port),
@@ -499,10 +464,10 @@ def test_session_interval_below_min_se_is_422_rfc4028_s6(served: Served, sink: R
         extra="Supported: timer\nSession-Expires: 30\n",
     )
     scenario = _scenario(
-        _send(invite),
+        send(invite),
         '  <recv response="100" optional="true"/>\n',
         _recv('response="422"', {"Min-SE:": "^ *90"}),
-        _send(ACK, retrans=False),
+        send(ACK, retrans=False),
         checks=1,
     )
     _run(served, scenario, "+14255552005")

@@ -42,6 +42,9 @@ from tests.integration.peers import (
     free_port,
     header_checks,
     require,
+    send,
+    sipp_reply,
+    sipp_request,
     start_server,
 )
 from vacant.cli.main import main
@@ -207,16 +210,6 @@ def start_kamailio(workdir: Path, pools: dict[int, list[VacantServer]]) -> Kamai
 
 # --- the caller: SIPp, through Kamailio --------------------------------------------------------
 
-_HEAD = """\
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
-Call-ID: [call_id]
-CSeq: {cseq} {method}
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-"""
-
 _SDP = """\
 v=0
 o=sipp 1 1 IN IP4 127.0.0.1
@@ -227,33 +220,6 @@ m=audio {port} RTP/AVP 0 101
 a=rtpmap:0 PCMU/8000
 a=rtpmap:101 telephone-event/8000
 """
-
-
-def _request(method: str, cseq: int, *, body: str = "", ctype: str = "", extra: str = "") -> str:
-    """A request from SIPp; in the dialog (Route set, the peer's tag) unless the INVITE."""
-    initial = method == "INVITE"
-    uri = "sip:[service]@[remote_ip]:[remote_port]" if initial else "[next_url]"
-    head = _HEAD.format(to_tag="" if initial else "[peer_tag_param]", cseq=cseq, method=method)
-    routes = "" if initial else "[routes]\n"
-    typed = f"Content-Type: {ctype}\n" if body else ""
-    return f"{method} {uri} SIP/2.0\n{head}{routes}{extra}{typed}Content-Length: [len]\n\n{body}"
-
-
-_REPLY = """\
-SIP/2.0 {status}
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-"""
-
-
-def _send(message: str, retrans: bool = True) -> str:
-    attrs = ' retrans="500"' if retrans else ""
-    return f"  <send{attrs}><![CDATA[\n{message}\n]]></send>\n"
 
 
 def _log(what: str, *, in_recv: bool = False) -> str:
@@ -269,7 +235,7 @@ def call_scenario(rtp_port: int) -> str:
     Record-Route makes the route set, RFC 3261 §12.1.2), ACK, the prompt, REFER to pool A's
     announcement's target (checked: the right announcement), 202, NOTIFY, BYE from vacant."""
     action, uses = header_checks({"Refer-To:": f"<{TARGET_A}>"})
-    notify = _request(
+    notify = sipp_request(
         "NOTIFY",
         2,
         body="SIP/2.0 200 OK\n",
@@ -279,20 +245,20 @@ def call_scenario(rtp_port: int) -> str:
     return (
         '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="failover">\n'
         + _log("start")
-        + _send(_request("INVITE", 1, body=_SDP.format(port=rtp_port), ctype="application/sdp"))
+        + send(sipp_request("INVITE", 1, body=_SDP.format(port=rtp_port), ctype="application/sdp"))
         + '  <recv response="100" optional="true"/>\n'
         + '  <recv response="180" optional="true"/>\n'
         + '  <recv response="200" rrs="true"/>\n'
-        + _send(_request("ACK", 1), retrans=False)
+        + send(sipp_request("ACK", 1), retrans=False)
         + f'  <recv request="REFER">\n{action}  </recv>\n'
-        + _send(_REPLY.format(status="202 Accepted"), retrans=False)
-        + _send(notify)
+        + send(sipp_reply("202 Accepted"), retrans=False)
+        + send(notify)
         # vacant hangs up when the NOTIFY arrives: its BYE may overtake the 200 in the proxy.
         + '  <recv response="200" optional="true"/>\n'
         + '  <recv request="BYE">\n'
         + _log("ok", in_recv=True)
         + "  </recv>\n"
-        + _send(_REPLY.format(status="200 OK"), retrans=False)
+        + send(sipp_reply("200 OK"), retrans=False)
         + uses
         + "</scenario>\n"
     )
