@@ -165,6 +165,8 @@ def test_prompts_for_pools_loads_every_prompt_of_those_pools_once(
     assert found[a.id] is found[b.id]  # one file, one PromptAudio
     assert found[c.id] == prompt_audio(session, c.id)
     assert prompts_for_pools(session, []) == {}
+    assert set(prompts_for_pools(session, [pool.name, "other.example.com"], only=[c.id])) == {c.id}
+    assert prompts_for_pools(session, [pool.name], only=[]) == {}
     versions = prompt_versions(session, [pool.name, "other.example.com"])
     assert versions == {
         a.id: found[a.id].version,

@@ -380,6 +380,27 @@ def test_frames_are_encoded_once_per_prompt_version_and_shared() -> None:
     assert len(rebuilt) == 2
 
 
+def test_a_rebuild_keeps_a_prompt_known_by_version_without_reading_its_audio() -> None:
+    """A reload reads only the audio whose version the cache does not hold: an announcement
+    given by version alone keeps its prompt; an unknown version without audio has none."""
+    h = Harness(_ann())
+    prompt = h.cache.get(h.announcement)
+    assert prompt is not None
+    assert h.cache.has(prompt.key.version, False)
+    assert not h.cache.has(prompt.key.version, True)
+    other = Announcement.create(POOL, "Other", audio_file="other.wav")
+    rebuilt = h.cache.rebuild(
+        [h.announcement, other],
+        {},
+        _encode,
+        bytes,
+        {h.announcement.id: prompt.key.version, other.id: "f" * 64},
+    )
+    assert rebuilt.get(h.announcement) is prompt
+    assert rebuilt.get(other) is None
+    assert len(rebuilt) == 1
+
+
 def test_engine_refusing_the_prompt_goes_on_as_if_played() -> None:
     h = Harness(_ann())
     h.invite()

@@ -160,11 +160,19 @@ class Application:
         pools = sorted({announcement.pool for announcement in config.announcements})
         # A transaction of its own that may write: prompts imported before they were decoded at
         # import are decoded now and stored. A change made in between bumps the version again.
+        # Only the audio of prompts whose version the running cache does not hold is read.
         with session_scope(self.engine) as s:
-            audio = prompt_store.prompts_for_pools(s, pools)
+            versions = prompt_store.prompt_versions(s, pools)
+            held = self._prompts
+            wanted = {
+                a.id
+                for a in config.announcements
+                if a.id in versions and ((v := versions[a.id]) is None or not held.has(v, a.sit))
+            }
+            audio = prompt_store.prompts_for_pools(s, pools, only=wanted)
         snapshot = Snapshot.build(config)
         prompts = self._prompts.rebuild(
-            config.announcements, audio, frames.encode, tones.sit_vacant_code
+            config.announcements, audio, frames.encode, tones.sit_vacant_code, versions
         )
         # One assignment: swapped whole, and the prompts with it.
         self._snapshot, self._prompts, self.version = snapshot, prompts, version

@@ -68,25 +68,36 @@ class PromptCache:
     def get(self, announcement: Announcement) -> Prompt | None:
         return self._by_announcement.get(announcement.id)
 
+    def has(self, version: str, sit: bool) -> bool:
+        """Whether the cache holds the prompt of this version (with the SIT or without)."""
+        return PromptKey(version, sit) in self._prompts
+
     def rebuild(
         self,
         announcements: Iterable[Announcement],
         audio: Mapping[uuid.UUID, PromptAudio],
         encode: Encoder,
         sit: Callable[[], bytes],
+        versions: Mapping[uuid.UUID, str | None] | None = None,
     ) -> PromptCache:
         """A new cache for ``announcements`` given their ``audio``; prompts whose version and
-        SIT flag did not change are taken over with their encoded frames. ``sit`` gives the
-        Special Information Tone's PCM (called only when an announcement wants it)."""
+        SIT flag did not change are taken over with their encoded frames. An announcement with no
+        ``audio`` keeps its prompt when ``versions`` gives a version this cache holds (so a reload
+        reads only the audio that changed). ``sit`` gives the Special Information Tone's PCM
+        (called only when an announcement wants it)."""
         cache = PromptCache()
         tone: bytes | None = None
+        known = versions or {}
         for announcement in announcements:
             found = audio.get(announcement.id)
-            if found is None:
+            version = found.version if found is not None else known.get(announcement.id)
+            if version is None:
                 continue
-            key = PromptKey(found.version, announcement.sit)
+            key = PromptKey(version, announcement.sit)
             prompt = cache._prompts.get(key) or self._prompts.get(key)
             if prompt is None:
+                if found is None:
+                    continue
                 pcm = found.pcm
                 if announcement.sit:
                     if tone is None:

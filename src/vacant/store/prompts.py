@@ -168,13 +168,19 @@ def prompt_audio(s: Session, announcement_id: uuid.UUID) -> PromptAudio | None:
     return _prompt_of(row, files, {})
 
 
-def prompts_for_pools(s: Session, pools: Collection[str]) -> dict[uuid.UUID, PromptAudio]:
+def prompts_for_pools(
+    s: Session, pools: Collection[str], *, only: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, PromptAudio]:
     """The prompts of every announcement of ``pools`` that has one, by announcement id (two
-    announcements playing the same file share one PromptAudio)."""
+    announcements playing the same file share one PromptAudio); only those of the announcements
+    ``only`` names when given (the others' audio is not read)."""
     names = sorted({p.strip().lower() for p in pools})
-    if not names:
+    if not names or (only is not None and not only):
         return {}
-    rows = list(s.scalars(select(AnnouncementRow).where(AnnouncementRow.pool.in_(names))))
+    announcements = select(AnnouncementRow).where(AnnouncementRow.pool.in_(names))
+    if only is not None:
+        announcements = announcements.where(AnnouncementRow.id.in_(sorted(str(i) for i in only)))
+    rows = list(s.scalars(announcements))
     wanted = {(r.pool, r.audio_file) for r in rows if r.audio_file is not None}
     files: dict[tuple[str, str], AnnouncementFileRow] = {}
     if wanted:
