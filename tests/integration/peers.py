@@ -6,13 +6,18 @@ fails the test (DESIGN.md §9: no skip hides a missing component; ``make test`` 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -310,3 +315,68 @@ SIP/2.0 {status}
 Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 """
+
+
+# --- RTP: a receiver for what vacant plays ----------------------------------------------------
+
+
+@dataclass
+class RtpSink:
+    """A UDP socket counting the RTP packets sent to it, checking their headers."""
+
+    sock: socket.socket
+    packets: list[tuple[int, int, int, int, bool]] = field(default_factory=list)
+    others: int = 0
+
+    @property
+    def port(self) -> int:
+        port: int = self.sock.getsockname()[1]
+        return port
+
+    def run(self, stop: threading.Event) -> None:
+        self.sock.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                data = self.sock.recv(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if len(data) < 12 or data[0] >> 6 != 2:
+                self.others += 1
+                continue
+            marker_pt, seq, timestamp, ssrc = struct.unpack("!xBHII", data[:12])
+            self.packets.append((marker_pt & 0x7F, seq, timestamp, ssrc, bool(marker_pt & 0x80)))
+
+    @property
+    def ssrcs(self) -> set[int]:
+        """One per stream (call)."""
+        return {p[3] for p in self.packets}
+
+    def check(self, payload_type: int, at_least: int) -> None:
+        """RFC 3550 §5.1: version 2, the negotiated PT, one SSRC, seq + 1, timestamp + 160."""
+        packets = self.packets
+        assert len(packets) >= at_least, f"{len(packets)} RTP packets"
+        assert {p[0] for p in packets} == {payload_type}
+        assert len({p[3] for p in packets}) == 1
+        assert packets[0][4], "RFC 3551 §4.1: the first packet of a talkspurt has the marker"
+        for (_, seq, ts, _, _), (_, seq2, ts2, _, _) in itertools.pairwise(packets):
+            assert seq2 == (seq + 1) & 0xFFFF
+            assert ts2 == (ts + 160) & 0xFFFFFFFF
+
+
+@contextmanager
+def rtp_sink() -> Iterator[RtpSink]:
+    """An RtpSink on a free loopback port, read by a thread until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((LOCALHOST, 0))
+    found = RtpSink(sock)
+    stop = threading.Event()
+    thread = threading.Thread(target=found.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join(2)
+        sock.close()

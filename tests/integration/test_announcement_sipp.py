@@ -17,15 +17,13 @@ Ranges (one server for the module):
 
 from __future__ import annotations
 
-import itertools
 import math
-import socket
 import struct
 import threading
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,9 +31,10 @@ import pytest
 from tests.integration.peers import (
     ACK,
     CANCEL,
-    LOCALHOST,
+    RtpSink,
     VacantServer,
     header_checks,
+    rtp_sink,
     run_sipp,
     send,
     sipp_reply,
@@ -99,63 +98,6 @@ def _answered(port: int | None, *, ack_body: str = "") -> list[str]:
         _recv('response="200"', extra=' rrs="true"'),
         send(ack, retrans=False),
     ]
-
-
-# --- RTP receiver ------------------------------------------------------------------------------
-
-
-@dataclass
-class RtpSink:
-    """A UDP socket counting the RTP packets sent to it, checking their headers."""
-
-    sock: socket.socket
-    packets: list[tuple[int, int, int, int, bool]] = field(default_factory=list)
-    others: int = 0
-
-    @property
-    def port(self) -> int:
-        port: int = self.sock.getsockname()[1]
-        return port
-
-    def run(self, stop: threading.Event) -> None:
-        self.sock.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                data = self.sock.recv(2048)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if len(data) < 12 or data[0] >> 6 != 2:
-                self.others += 1
-                continue
-            marker_pt, seq, timestamp, ssrc = struct.unpack("!xBHII", data[:12])
-            self.packets.append((marker_pt & 0x7F, seq, timestamp, ssrc, bool(marker_pt & 0x80)))
-
-    def check(self, payload_type: int, at_least: int) -> None:
-        """RFC 3550 §5.1: version 2, the negotiated PT, one SSRC, seq + 1, timestamp + 160."""
-        packets = self.packets
-        assert len(packets) >= at_least, f"{len(packets)} RTP packets"
-        assert {p[0] for p in packets} == {payload_type}
-        assert len({p[3] for p in packets}) == 1
-        assert packets[0][4], "RFC 3551 §4.1: the first packet of a talkspurt has the marker"
-        for (_, seq, ts, _, _), (_, seq2, ts2, _, _) in itertools.pairwise(packets):
-            assert seq2 == (seq + 1) & 0xFFFF
-            assert ts2 == (ts + 160) & 0xFFFFFFFF
-
-
-@pytest.fixture
-def sink() -> Iterator[RtpSink]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((LOCALHOST, 0))
-    found = RtpSink(sock)
-    stop = threading.Event()
-    thread = threading.Thread(target=found.run, args=(stop,), daemon=True)
-    thread.start()
-    yield found
-    stop.set()
-    thread.join(2)
-    sock.close()
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -230,6 +172,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = start_server(db_url, workdir, "--rtp-ports", "31000-31199", "--no-media-timeout", "30")
     yield Served(server, db_url, workdir)
     assert server.stop() == 0, server.output()
+
+
+@pytest.fixture
+def sink() -> Iterator[RtpSink]:
+    with rtp_sink() as found:
+        yield found
 
 
 def _run(served: Served, scenario: str, number: str) -> None:

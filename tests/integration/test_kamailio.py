@@ -24,7 +24,6 @@ import signal
 import socket
 import struct
 import subprocess
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -38,10 +37,12 @@ import pytest
 from tests.conftest import PgCluster, PgDatabases
 from tests.integration.peers import (
     LOCALHOST,
+    RtpSink,
     VacantServer,
     free_port,
     header_checks,
     require,
+    rtp_sink,
     send,
     sipp_reply,
     sipp_request,
@@ -292,39 +293,10 @@ class CallLog:
 # --- RTP: every answered call sends its prompt here ---------------------------------------------
 
 
-@dataclass
-class RtpCounter:
-    """Counts the RTP packets arriving on one socket, by SSRC (one per call)."""
-
-    sock: socket.socket
-    ssrcs: dict[int, int] = field(default_factory=dict)
-
-    def run(self, stop: threading.Event) -> None:
-        self.sock.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                data = self.sock.recv(2048)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if len(data) >= 12 and data[0] >> 6 == 2:  # RFC 3550 §5.1: version 2
-                (ssrc,) = struct.unpack("!I", data[8:12])
-                self.ssrcs[ssrc] = self.ssrcs.get(ssrc, 0) + 1
-
-
 @pytest.fixture
-def rtp() -> Iterator[RtpCounter]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((LOCALHOST, 0))
-    counter = RtpCounter(sock)
-    stop = threading.Event()
-    thread = threading.Thread(target=counter.run, args=(stop,), daemon=True)
-    thread.start()
-    yield counter
-    stop.set()
-    thread.join(2)
-    sock.close()
+def rtp() -> Iterator[RtpSink]:
+    with rtp_sink() as found:
+        yield found
 
 
 # --- the test ----------------------------------------------------------------------------------
@@ -385,7 +357,7 @@ def _sipp(workdir: Path, port: int, scenario: str) -> subprocess.Popen[str]:
 
 @pytest.mark.postgres
 def test_kamailio_sends_a_dead_pools_calls_to_its_backup_and_back_when_it_returns(
-    pg_url: str, tmp_path: Path, rtp: RtpCounter
+    pg_url: str, tmp_path: Path, rtp: RtpSink
 ) -> None:
     """Every call crosses Kamailio both ways: vacant copies the INVITE's Record-Route into its
     200 (RFC 3261 §12.1.1), so the caller's ACK and NOTIFY and vacant's REFER and BYE follow
@@ -398,7 +370,7 @@ def test_kamailio_sends_a_dead_pools_calls_to_its_backup_and_back_when_it_return
         *a, b = servers.start((A, "31000-31199", None), (A, "32000-32199", None),
                               (B, "33000-33199", None))  # fmt: skip
         kamailio = start_kamailio(tmp_path, {1: a, 2: [b]})
-        sipp = _sipp(tmp_path, kamailio.port, call_scenario(rtp.sock.getsockname()[1]))
+        sipp = _sipp(tmp_path, kamailio.port, call_scenario(rtp.port))
         time.sleep(KILL_AT)
         killed = time.time()
         servers.kill(a)
