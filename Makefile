@@ -10,7 +10,7 @@ DEB_STAMP := $(VENV)/.debian
 DEB_PEERS := sipp:sip-tester chromium:chromium baresip:baresip-core linphonec:linphone-cli \
 	kamailio:kamailio
 
-.PHONY: run test check deps debian bench clean
+.PHONY: run test test-compiled check deps debian bench compiled clean
 
 # vacant's embedded default: SQLite in ./vacant.db; the demo configuration goes into a new one.
 run: $(STAMP)
@@ -19,8 +19,27 @@ run: $(STAMP)
 	if [ -n "$$fresh" ]; then $(BIN)/vacant config import scripts/demo.yaml; fi
 	exec $(BIN)/vacant serve
 
-test: $(STAMP) debian check
+test: $(STAMP) debian check test-compiled
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+# The SIP core compiled with mypyc (setup.py, docs/sip.md "Compiled build"): a complete copy
+# of the package in $(COMPILED) with vacant.sip as C extensions, run by pointing PYTHONPATH at
+# it (an absolute path: servers start in other directories). Rebuilt when a source changes.
+COMPILED := build/compiled
+compiled: $(COMPILED)/.built
+$(COMPILED)/.built: $(STAMP) setup.py pyproject.toml $(shell find src -type f -not -path '*/__pycache__/*')
+	rm -rf build
+	VACANT_COMPILE=1 $(BIN)/python -m pip install -q --no-build-isolation --no-deps \
+	  --target $(COMPILED) . 2>&1 | { grep -v -e 'warning: Treating generator' || true; }
+	@test -n "$$(ls $(COMPILED)/vacant/sip/*.so)"
+	@touch $@
+
+# The unit tests of the SIP core and of what drives it, and SIPp against a server, run on the
+# compiled modules.
+test-compiled: compiled debian
+	VACANT_EXPECT_COMPILED=1 PYTHONPATH=$(CURDIR)/$(COMPILED) $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/unit/sip tests/unit/test_call_handler.py tests/unit/test_announce.py \
+	  tests/unit/test_architecture.py tests/integration/test_sip_peers.py
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
@@ -55,4 +74,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/routing.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .coverage

@@ -7,6 +7,7 @@ few objects, and drives it with SIPp scenarios built in :mod:`tests.integration.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import socket
 import ssl
@@ -99,6 +100,14 @@ def _metric(server: VacantServer, name: str) -> float:
     match = re.search(rf"^{re.escape(name)} (\S+)$", _metrics(server), re.MULTILINE)
     assert match, name
     return float(match.group(1))
+
+
+def test_server_says_whether_its_sip_core_is_compiled(server: VacantServer) -> None:
+    # `make test-compiled` runs this file on the mypyc build (VACANT_EXPECT_COMPILED=1): the
+    # server it starts must then run the compiled SIP core, and say so when it starts.
+    compiled = os.environ.get("VACANT_EXPECT_COMPILED") == "1"
+    listening = next(line for line in server.output().splitlines() if "listening on" in line)
+    assert ("(SIP core compiled)" in listening) is compiled, listening
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from vacant import __version__
+from vacant import __version__, sip
 from vacant.errors import ConfigError, MediaError
 from vacant.media import frames, tones
 from vacant.media.engine import MediaEngine
@@ -313,6 +313,7 @@ class Application:
                 self.report(
                     f"vacant {__version__} pool {options.pool} listening on "
                     + ", ".join(str(spec) for spec in bound)
+                    + (" (SIP core compiled)" if sip.COMPILED else "")
                 )
                 await stop.wait()
                 self.report("stopping: new calls get 503; finishing calls in progress")

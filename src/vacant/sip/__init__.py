@@ -3,6 +3,9 @@
 Parse a datagram or a stream frame with ``parse_message``, check a request with
 ``validate_request``, answer it with ``make_response``; cut a TCP/TLS stream into frames with
 ``StreamFramer``. Nothing here does I/O, reads a clock or uses module-level randomness.
+
+``COMPILED`` tells whether this package runs as C extensions built by mypyc from the same source
+(``VACANT_COMPILE=1``, setup.py; docs/sip.md "Compiled build") or as Python.
 """
 
 from vacant.errors import LocalProtocolError
@@ -23,12 +26,12 @@ from vacant.sip.events import (
 )
 from vacant.sip.fields import (
     MAGIC_COOKIE,
-    ContentLength,
     CSeq,
-    MaxForwards,
     NameAddr,
     Via,
     parse_call_id,
+    parse_content_length,
+    parse_max_forwards,
     parse_media_type,
     parse_params,
 )
@@ -57,8 +60,12 @@ from vacant.sip.validate import (
     validate_response,
 )
 
+#: This module is an extension module when the package was compiled (its file is not a .py).
+COMPILED = not __file__.endswith(".py")
+
 __all__ = [
     "COMPACT_FORMS",
+    "COMPILED",
     "DEFAULT_CAPABILITIES",
     "DEFAULT_LIMITS",
     "KNOWN_METHODS",
@@ -72,7 +79,6 @@ __all__ = [
     "CSeq",
     "CancelReceived",
     "Capabilities",
-    "ContentLength",
     "Dialog",
     "DialogId",
     "Dialogs",
@@ -80,7 +86,6 @@ __all__ = [
     "Headers",
     "Limits",
     "LocalProtocolError",
-    "MaxForwards",
     "Message",
     "NameAddr",
     "Params",
@@ -111,6 +116,8 @@ __all__ = [
     "make_response",
     "new_tag",
     "parse_call_id",
+    "parse_content_length",
+    "parse_max_forwards",
     "parse_media_type",
     "parse_message",
     "parse_params",

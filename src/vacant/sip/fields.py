@@ -29,11 +29,6 @@ _MAX_CSEQ: Final = 2**32 - 1  # §8.1.1.5: "expressible as a 32-bit unsigned int
 _MAX_HOPS: Final = 255  # §20.22: "an integer in the range 0-255"
 
 
-# Parsers build their frozen values the way the dataclass __init__ does, minus its overhead.
-_new: Final = object.__new__
-_set: Final = object.__setattr__
-
-
 def _fail(what: str, text: str) -> ParseError:
     return ParseError(f"invalid {what}: {text[:80]!r}")
 
@@ -81,8 +76,7 @@ def _plain_params(text: str) -> Params:
     else:
         pairs = [part.partition("=") for part in text[1:].split(";")]
         items = tuple([(name, value if eq else None) for name, eq, value in pairs])
-    params = _new(Params)
-    _set(params, "items", items)
+    params = Params(items=items)
     return params
 
 
@@ -142,12 +136,7 @@ class Via:
         params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
         for key, value in params.items:
             _check_via_param(key.lower(), value, text)
-        via = _new(cls)  # what the frozen dataclass's __init__ does, without its overhead
-        _set(via, "transport", transport)
-        _set(via, "host", host)
-        _set(via, "port", port)
-        _set(via, "params", params)
-        _set(via, "protocol", protocol)
+        via = cls(transport=transport, host=host, port=port, params=params, protocol=protocol)
         return via
 
     def __str__(self) -> str:
@@ -191,12 +180,13 @@ class Via:
 
     def with_params(self, params: Params) -> "Via":
         """A copy with ``params`` (the endpoint's received and rport, §18.2.1, RFC 3581 §4)."""
-        via = _new(type(self))
-        _set(via, "transport", self.transport)
-        _set(via, "host", self.host)
-        _set(via, "port", self.port)
-        _set(via, "params", params)
-        _set(via, "protocol", self.protocol)
+        via = type(self)(
+            transport=self.transport,
+            host=self.host,
+            port=self.port,
+            params=params,
+            protocol=self.protocol,
+        )
         return via
 
     @property
@@ -260,10 +250,9 @@ class NameAddr:
         plain = grammar.PLAIN_NAME_ADDR.fullmatch(text)
         if plain is not None:
             display, uri_text, params_text = plain.groups()
-            name_addr = _new(cls)  # what the frozen dataclass's __init__ does, but faster
-            _set(name_addr, "uri", parse_uri(uri_text))
-            _set(name_addr, "display_name", display)
-            _set(name_addr, "params", _plain_params(params_text))
+            name_addr = cls(
+                uri=parse_uri(uri_text), display_name=display, params=_plain_params(params_text)
+            )
             return name_addr
         text = text.strip(grammar.WSP)
         display = None
@@ -331,43 +320,31 @@ class CSeq:
         if match is None:
             raise _fail("CSeq", text)
         number, method = match.groups()
-        cseq = _new(cls)  # what the frozen dataclass's __init__ does, but faster
-        _set(cseq, "number", _digits(number, _MAX_CSEQ, "CSeq number"))
-        _set(cseq, "method", method)
+        cseq = cls(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
         return cseq
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
 
 
-class MaxForwards(int):
-    """The Max-Forwards value (§20.22), an int in 0..255."""
+def parse_max_forwards(text: str) -> int:
+    """Parse a Max-Forwards value (§20.22): ``1*DIGIT`` in 0..255 (leading zeros allowed,
+    RFC 4475 §3.1.1.1).
 
-    __slots__ = ()
-
-    @classmethod
-    def parse(cls, text: str) -> Self:
-        """Parse ``1*DIGIT`` in 0..255 (leading zeros allowed, RFC 4475 §3.1.1.1).
-
-        Raises:
-            ParseError: not digits, or above 255 (RFC 4475 §3.1.2.4).
-        """
-        return cls(_digits(text, _MAX_HOPS, "Max-Forwards"))
+    Raises:
+        ParseError: not digits, or above 255 (RFC 4475 §3.1.2.4).
+    """
+    return _digits(text, _MAX_HOPS, "Max-Forwards")
 
 
-class ContentLength(int):
-    """The Content-Length value (§20.14), an int; at most 10 significant digits are read."""
+def parse_content_length(text: str) -> int:
+    """Parse a Content-Length value (§20.14): ``1*DIGIT``, never negative (RFC 4475 §3.1.2.3);
+    at most 10 significant digits are read.
 
-    __slots__ = ()
-
-    @classmethod
-    def parse(cls, text: str) -> Self:
-        """Parse ``1*DIGIT`` (never negative: RFC 4475 §3.1.2.3).
-
-        Raises:
-            ParseError: not digits, or absurdly large (more than 2**32-1).
-        """
-        return cls(_digits(text, _MAX_CSEQ, "Content-Length"))
+    Raises:
+        ParseError: not digits, or absurdly large (more than 2**32-1).
+    """
+    return _digits(text, _MAX_CSEQ, "Content-Length")
 
 
 def parse_call_id(text: str) -> str:

@@ -191,12 +191,8 @@ class Headers:
     @classmethod
     def from_parsed(cls, keys: list[str], names: list[str], values: list[str]) -> "Headers":
         """Adopt lists the parser built (keys from ``header_key``); no checks, no copies."""
-        headers = cls.__new__(cls)
+        headers = cls()
         headers._keys, headers._names, headers._values = keys, names, values
-        headers._first = None
-        headers._repeated = _NONE_REPEATED
-        headers.revision = 0
-        headers.views = {}
         return headers
 
     # --- reading ---------------------------------------------------------------------------

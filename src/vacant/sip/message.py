@@ -21,12 +21,12 @@ from typing import Final, TypeVar, cast
 from vacant.errors import ParseError
 from vacant.sip import grammar
 from vacant.sip.fields import (
-    ContentLength,
     CSeq,
-    MaxForwards,
     NameAddr,
     Via,
     parse_call_id,
+    parse_content_length,
+    parse_max_forwards,
     parse_media_type,
 )
 from vacant.sip.headers import KNOWN_SPELLINGS, Headers, header_key
@@ -222,7 +222,7 @@ class Message:
         if hops is _MISSING:
             try:
                 hops = views["max_forwards"] = (
-                    MaxForwards.parse(self._single("max-forwards"))
+                    parse_max_forwards(self._single("max-forwards"))
                     if "max-forwards" in self.headers
                     else None
                 )
@@ -326,7 +326,7 @@ class Response(Message):
     """A SIP response: status code, reason phrase, header fields, body."""
 
     __slots__ = ("reason", "status")
-    status_hint = None
+    status_hint: int | None = None
 
     def __init__(
         self,
@@ -403,10 +403,10 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
         body = data[body_at:]
     else:
         if len(text) < 10 and text.isdigit() and text.isascii():
-            length = int(text)  # at most 9 digits: within ContentLength's bound
+            length = int(text)  # at most 9 digits: within parse_content_length's bound
         else:
             try:
-                length = ContentLength.parse(text)
+                length = parse_content_length(text)
             except ParseError as exc:
                 raise ParseError(str(exc), hint) from exc
         if length > limits.max_body_size:
@@ -499,12 +499,7 @@ def _parse_request_line(line: str, headers: Headers, body: bytes, hint: int | No
             raise ParseError(f"SIP version {version} is not supported", 505)
         raise ParseError(f"malformed SIP-Version: {version[:80]!r}", hint)
     uri = parse_uri(target)
-    request = Request.__new__(Request)
-    request.headers = headers
-    request.body = body
-    request.method = method
-    request.uri = uri
-    return request
+    return Request(method, uri, headers, body)
 
 
 def _parse_status_line(line: str, headers: Headers, body: bytes) -> Response:
@@ -518,9 +513,4 @@ def _parse_status_line(line: str, headers: Headers, body: bytes) -> Response:
         raise ParseError(f"malformed Status-Code: {code[:80]!r}", None)
     if grammar.CTL.search(reason):
         raise ParseError("control character in Reason-Phrase", None)
-    response = Response.__new__(Response)
-    response.headers = headers
-    response.body = body
-    response.status = int(code)
-    response.reason = reason
-    return response
+    return Response(int(code), reason, headers, body)

@@ -20,7 +20,6 @@ informs its TU of a transport error and stays where it is (RFC 6026 Figure 7).
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
@@ -138,15 +137,28 @@ Action = Callable[[T], None]
 Row = tuple[TxState, tuple[Action[T], ...]]
 
 
-@dataclass(frozen=True, slots=True)
 class Machine(Generic[T]):
-    """One transaction machine: where it starts, what it does first, and its table."""
+    """One transaction machine: where it starts, what it does first, and its table.
 
-    kind: TxKind
-    rfc: str
-    initial: TxState
-    start: tuple[Action[T], ...]
-    table: Mapping[tuple[TxState, TxInput], Row[T]]
+    A plain generic class, not a frozen dataclass: mypyc cannot compile a generic dataclass
+    (docs/sip.md, "Compiled"); the attributes are ``Final``, so it is as immutable to mypy."""
+
+    __slots__ = ("initial", "kind", "rfc", "start", "table")
+
+    def __init__(
+        self,
+        *,
+        kind: TxKind,
+        rfc: str,
+        initial: TxState,
+        start: tuple[Action[T], ...],
+        table: Mapping[tuple[TxState, TxInput], Row[T]],
+    ) -> None:
+        self.kind: Final = kind
+        self.rfc: Final = rfc
+        self.initial: Final = initial
+        self.start: Final = start
+        self.table: Final = table
 
 
 class Transaction:

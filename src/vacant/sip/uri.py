@@ -27,9 +27,6 @@ _PASSWORD_SAFE: Final = _MARK + "&=+$,"  # password (§25.1)
 _PARAM_SAFE: Final = _MARK + "[]/:&+$"  # param-unreserved (§25.1, RFC 3966 §3)
 _HEADER_SAFE: Final = _MARK + "[]/?:+$"  # hnv-unreserved (§25.1)
 _MAX_PORT: Final = 65535
-# Parsers build their frozen values the way the dataclass __init__ does, minus its overhead.
-_new: Final = object.__new__
-_set: Final = object.__setattr__
 
 
 # What each safe set leaves unescaped, as a pattern: text that matches needs no quote() call.
@@ -251,14 +248,15 @@ class SipUri:
             user, password = _unescape_optional(user), _unescape_optional(password)
             params = [(_unescape(n), _unescape_optional(v)) for n, v in params]
             headers = [(_unescape(n), _unescape(v)) for n, v in headers]
-        uri = _new(cls)  # what the frozen dataclass's __init__ does, without its overhead
-        _set(uri, "scheme", scheme)
-        _set(uri, "user", user)
-        _set(uri, "password", password)
-        _set(uri, "host", host)
-        _set(uri, "port", port)
-        _set(uri, "params", Params(tuple(params)) if params else EMPTY_PARAMS)
-        _set(uri, "headers", tuple(headers))
+        uri = cls(
+            scheme=scheme,
+            user=user,
+            password=password,
+            host=host,
+            port=port,
+            params=Params(tuple(params)) if params else EMPTY_PARAMS,
+            headers=tuple(headers),
+        )
         return uri
 
     def __str__(self) -> str:

@@ -4,6 +4,8 @@ Purity (no I/O, clock or module-level randomness) is checked for every pure pack
 tests/unit/test_architecture.py.
 """
 
+import importlib
+import os
 import types
 from pathlib import Path
 
@@ -32,3 +34,15 @@ def test_sip_modules_stay_within_the_size_the_style_guide_asks() -> None:
     # Style guide §2.11: aim for 150-600 lines, split near 800.
     for path in (PACKAGE / f"{name}.py" for name in MODULES):
         assert len(path.read_text(encoding="utf-8").splitlines()) < 800, path.name
+
+
+def test_every_sip_module_is_compiled_when_the_compiled_build_is_tested() -> None:
+    # `make test-compiled` runs these tests on the mypyc build (setup.py) and sets
+    # VACANT_EXPECT_COMPILED=1: they must then exercise the C extensions, not the sources
+    # beside them, or the compiled build would go untested.
+    expected = os.environ.get("VACANT_EXPECT_COMPILED") == "1"
+    assert vacant.sip.COMPILED is expected
+    for path in PACKAGE.glob("*.py"):
+        module = importlib.import_module(f"vacant.sip.{path.stem}".removesuffix(".__init__"))
+        assert module.__file__ is not None
+        assert module.__file__.endswith(".so") is expected, module.__file__
