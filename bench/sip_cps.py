@@ -6,6 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/sip_cps.py --quick         # 3 s steps, coarser search (~5 min)
     .venv/bin/python bench/sip_cps.py --paths 404 --no-kamailio --duration 5
     .venv/bin/python bench/sip_cps.py --rate 8000     # one step per path at 8,000 calls/s
+    make compiled && PYTHONPATH=$PWD/build/compiled .venv/bin/python bench/sip_cps.py  # compiled
 
 The data (``bench/kamailio/dataset.py``, fixed seed): 10,000 numeric ranges, half to an
 auto-attendant (→ 302), half to an announcement; 1,000 assigned numbers inside the
@@ -313,6 +314,11 @@ class Vacant(Server):
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def started(self) -> str:
+        """The server's start line (its version, pool, listeners, and whether its SIP core is
+        compiled)."""
+        return next(line for line in self.output().splitlines() if "listening on" in line)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -756,6 +762,8 @@ def main(argv: list[str] | None = None) -> int:
                 server = make()
                 print(f"{server.name}: starting", flush=True)
                 server.start()
+                if isinstance(server, Vacant):  # its start line says which SIP core runs
+                    print(f"vacant: {server.started()}", flush=True)
                 try:
                     for path in paths:
                         print(f"  path {path} (load average {load_average()})", flush=True)
