@@ -1,10 +1,12 @@
 """The media engine over real UDP sockets on loopback: pacing, RTP fields, RTCP, symmetric RTP,
-hold, the no-media timeout, port allocation and SRTP (RFC 3550, RFC 3551, RFC 4961, RFC 3711).
+hold, the no-media timeout, port allocation and SRTP (RFC 3550, RFC 3551, RFC 4961, RFC 3711),
+and the media thread that sends them off the event loop thread.
 
 Each scenario runs in its own event loop (``asyncio.run`` or ``uvloop.run``) for well under 3 s.
 The "caller" is a plain non-blocking UDP socket; packets it receives carry kernel receive
 timestamps (``SO_TIMESTAMPNS``), so pacing is measured where the packets arrive, not where the
-test happens to read them.
+test happens to read them. What the loop asks (play, update, close) reaches the media thread at
+its next tick: tests that look at the stream's state after a change wait for it (``_applied``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import socket
 import statistics
 import struct
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
@@ -26,7 +29,7 @@ import uvloop
 
 from vacant.errors import MediaError
 from vacant.media import rtp
-from vacant.media.engine import PTIME, MediaEngine, Stream
+from vacant.media.engine import PTIME, TICK, MediaEngine, Stream
 from vacant.media.offer_answer import Codec, Negotiated, SrtpKey
 
 Runner = Callable[[Coroutine[Any, Any, None]], None]
@@ -155,6 +158,12 @@ class Done:
         await asyncio.wait_for(self.event.wait(), within)
 
 
+async def _applied() -> None:
+    """Let the media side apply what the loop asked (play, update, close take effect at its
+    next tick)."""
+    await asyncio.sleep(4 * TICK)
+
+
 async def _play(
     engine: MediaEngine, peer: Peer, frames: tuple[bytes, ...] = FRAMES, **options: Any
 ) -> tuple[Stream, Done]:
@@ -276,6 +285,7 @@ def test_close_stops_the_stream_and_on_done_never_fires(run: Runner) -> None:
         await peer.receive(peer.rtp, 2)
         stream.close()
         stream.close()  # idempotent
+        await _applied()
         peer.drain(peer.rtp)
         await asyncio.sleep(0.1)
         assert peer.drain(peer.rtp) == []
@@ -290,19 +300,23 @@ def test_close_stops_the_stream_and_on_done_never_fires(run: Runner) -> None:
 
 
 @pytest.mark.parametrize("clock", ["timerfd", "loop"])
-def test_a_stalled_loop_skips_to_the_current_slot_without_a_burst(
+def test_a_stalled_clock_skips_to_the_current_slot_without_a_burst(
     run: Runner, clock: Literal["timerfd", "loop"]
 ) -> None:
     """After a 100 ms stall the stream sends one packet, not the five it missed; the audio
     resumes where it stopped, the timestamp jumps with the clock (RFC 3550 §5.1) and the marker
-    starts the talkspurt after the gap (RFC 3551 §4.1)."""
+    starts the talkspurt after the gap (RFC 3551 §4.1). The stall is of the thread that runs
+    the clock: the media thread (a command that sleeps), or the event loop with clock="loop"."""
     peer = Peer()
 
     async def scenario() -> None:
         engine = await _engine(clock=clock)
         _, done = await _play(engine, peer, FRAMES * 2)
         got = await peer.receive(peer.rtp, 3, within=1.0)
-        time.sleep(0.1)  # noqa: ASYNC251 - block the event loop: the media clock stalls
+        if clock == "loop":
+            time.sleep(0.1)  # noqa: ASYNC251 - block the event loop: the media clock stalls
+        else:
+            engine._command(lambda: time.sleep(0.1))  # the media thread stalls
         await done.wait()
         got += peer.drain(peer.rtp)
         packets = [r.rtp for r in got]
@@ -412,8 +426,10 @@ def test_a_new_sdp_address_forgets_the_latch(run: Runner) -> None:
         await asyncio.sleep(0.06)
         assert stream.destination == nat.address
         stream.update(first.negotiated())  # same SDP: the latch stays
+        await _applied()
         assert stream.destination == nat.address
         stream.update(moved.negotiated())
+        await _applied()
         assert stream.destination == moved.address
         await engine.close()
 
@@ -573,6 +589,7 @@ def test_ports_are_even_for_rtp_and_odd_for_rtcp_and_exhaustion_is_a_media_error
         with pytest.raises(MediaError, match=f"no free RTP port in {base + 1}-{base + 5}"):
             engine.open(lambda: None)
         first.close()
+        await _applied()  # the media side closes the sockets
         blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         blocker.bind(("127.0.0.1", first.port + 1))  # someone else takes the RTCP port
         try:
@@ -804,6 +821,7 @@ def test_dual_stack_engine_sends_to_an_ipv4_remote(run: Runner) -> None:
         engine = MediaEngine("::", _ports(), rng=random.Random(5))
         await engine.start()
         stream, done = await _play(engine, peer, FRAMES[:2])
+        await _applied()
         assert stream.destination == ("::ffff:127.0.0.1", peer.address[1])
         await done.wait()
         assert [r.rtp.payload for r in peer.drain(peer.rtp)] == list(FRAMES[:2])
@@ -822,8 +840,10 @@ def test_a_remote_we_cannot_reach_sends_nothing(run: Runner) -> None:
         stream = engine.open(lambda: None)
         for remote in [("caller.example.com", 4000), ("2001:db8::1", 4000)]:
             stream.update(peer.negotiated(remote=remote))
+            await _applied()
             assert stream.destination is None
         stream.update(peer.negotiated(remote=("::ffff:127.0.0.1", peer.address[1])))
+        await _applied()
         assert stream.destination == peer.address
         await engine.close()
 
@@ -861,4 +881,155 @@ def test_a_callback_that_raises_is_logged_and_the_clock_goes_on(
 
     run(scenario())
     assert "on_done callback failed" in caplog.text
+    peer.close()
+
+
+# The media thread: RTP off the event loop thread
+
+
+def test_rtp_is_sent_from_the_media_thread_and_on_done_runs_in_the_loop_thread(
+    run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock's ticks (each packet's ``sendto``) run in a thread other than the event loop's;
+    what call control gets back (``on_done``) runs in the loop's thread."""
+    peer = Peer()
+    ticks: set[int] = set()
+    on_tick = Stream._on_tick
+
+    def recording(stream: Stream, slot: int) -> int:
+        ticks.add(threading.get_ident())
+        return on_tick(stream, slot)
+
+    monkeypatch.setattr(Stream, "_on_tick", recording)
+
+    async def scenario() -> None:
+        loop_thread = threading.get_ident()
+        engine = await _engine()
+        stream = engine.open(lambda: None)
+        done_in: list[int] = []
+        finished = Done()
+
+        def on_done() -> None:
+            done_in.append(threading.get_ident())
+            finished()
+
+        stream.play(peer.negotiated(), FRAMES[:3], on_done=on_done)
+        await finished.wait()
+        assert len(ticks) == 1
+        assert loop_thread not in ticks
+        assert done_in == [loop_thread]
+        assert len(peer.drain(peer.rtp)) == 3
+        await engine.close()
+        assert {t.ident for t in threading.enumerate()}.isdisjoint(ticks)  # joined
+
+    run(scenario())
+    peer.close()
+
+
+def test_a_blocked_event_loop_does_not_delay_the_packets(run: Runner) -> None:
+    """What the media thread buys: the loop stands still for 150 ms (a long SIP burst, a slow
+    callback) and the stream's packets still leave every 20 ms: no gap, no late tick."""
+    peer = Peer()
+
+    async def scenario() -> None:
+        engine = await _engine()
+        try:
+            _, done = await _play(engine, peer, FRAMES * 3)
+            got = await peer.receive(peer.rtp, 3, within=1.0)
+            time.sleep(0.15)  # noqa: ASYNC251 - block the event loop thread
+            await done.wait()
+            got += peer.drain(peer.rtp)
+            gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
+            assert len(got) == 30
+            assert max(gaps) < 0.040  # a 150 ms stall of the sender would show here
+            assert statistics.median(gaps) == pytest.approx(0.020, abs=0.0015)
+            assert engine.stats.late_ticks == 0
+        finally:
+            await engine.close()
+
+    run(scenario())
+    peer.close()
+
+
+@pytest.mark.parametrize("change", ["close", "play"])
+def test_an_on_done_posted_before_close_or_a_new_play_never_fires(
+    run: Runner, change: Literal["close", "play"]
+) -> None:
+    """The media side finished the playout and handed ``on_done`` to the loop; the loop closes
+    the stream (or plays another prompt) before running it: the stale ``on_done`` is dropped.
+    The clock is driven by hand (clock="loop", the loop never yields meanwhile)."""
+    peer = Peer()
+
+    async def scenario() -> None:
+        engine = await _engine(clock="loop")
+        stream, done = await _play(engine, peer, FRAMES[:1])
+        for _ in range(3 * 4):  # play, send the frame, finish: three slots at most
+            engine._advance(engine._tick_count + 1)
+        assert engine.stats.playing == 0  # finished: on_done is on its way to the loop
+        if change == "close":
+            stream.close()
+        else:
+            stream.play(peer.negotiated(), FRAMES * 5, on_done=lambda: None)
+        await asyncio.sleep(0.05)
+        assert done.calls == 0
+        await engine.close()
+
+    run(scenario())
+    peer.close()
+
+
+def test_close_joins_the_media_thread_after_every_stream_sent_its_bye_rfc3550_6_6(
+    run: Runner,
+) -> None:
+    peers = [Peer() for _ in range(3)]
+
+    async def scenario() -> None:
+        before = set(threading.enumerate())
+        engine = await _engine()
+        streams = [(await _play(engine, peer, FRAMES * 5))[0] for peer in peers]
+        (media_thread,) = set(threading.enumerate()) - before
+        await peers[0].receive(peers[0].rtp, 2)
+        await engine.close()
+        assert not media_thread.is_alive()
+        for peer, stream in zip(peers, streams, strict=True):
+            packets = rtp.parse_rtcp(peer.drain(peer.rtcp)[-1].data)
+            assert packets[-1].packet_type == rtp.BYE
+            assert packets[-1].ssrc == stream.ssrc
+
+    run(scenario())
+    for peer in peers:
+        peer.close()
+
+
+def test_a_failing_command_or_tick_is_logged_and_the_media_thread_goes_on(
+    run: Runner, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the media thread (a command, a tick) is logged; the thread, and the clock, go
+    on: every frame of the prompt still arrives."""
+    peer = Peer()
+    failures = [RuntimeError("bug in a tick")]
+    housekeeping = Stream._housekeeping
+
+    def fails_once(stream: Stream, now: float, wall: float) -> None:
+        if failures:
+            raise failures.pop()
+        housekeeping(stream, now, wall)
+
+    monkeypatch.setattr(Stream, "_housekeeping", fails_once)
+
+    def broken() -> None:
+        raise RuntimeError("bug in a command")
+
+    async def scenario() -> None:
+        engine = await _engine()
+        engine._command(broken)
+        _, done = await _play(engine, peer, FRAMES * 2)  # 400 ms: housekeeping rounds of 200
+        await done.wait()
+        assert [r.rtp.payload for r in peer.drain(peer.rtp)] == list(FRAMES * 2)
+        assert not failures
+        await engine.close()
+
+    run(scenario())
+    assert "a stream command failed" in caplog.text
+    assert "a tick or a read failed" in caplog.text
     peer.close()

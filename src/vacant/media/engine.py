@@ -2,14 +2,38 @@
 
 One media clock for the process (never a task per stream) sends each playing stream's next
 frame at the absolute times ``t0 + n * 0.020`` (DESIGN.md §5). It ticks every 5 ms and each
-stream sends on one tick in four (its phase), so a tick handles a quarter of the streams. The
-timer is a Linux timerfd (absolute, nanosecond resolution; the kernel counts missed ticks), or
-else the event loop's timer planned from ``t0`` each time: the schedule never drifts. A tick
-that comes more than a frame time late (a stalled loop, a starved CPU) is skipped rather than
+stream sends on one tick in four (its phase), so a tick handles a quarter of the streams. A tick
+that comes more than a frame time late (a stalled thread, a starved CPU) is skipped rather than
 sending its packets together with the next ones; skipped ticks are counted (``late_ticks``),
 nothing of the prompt is lost (the audio resumes where it stopped) and the RTP timestamp still
 follows the sampling clock (RFC 3550 §5.1), with the marker bit on the packet after the gap
 (RFC 3551 §4.1).
+
+**Threads.** The clock runs in a *media thread* the engine starts: it blocks in ``epoll`` on a
+Linux timerfd (absolute, nanosecond resolution; the kernel counts missed ticks) and on every
+stream's sockets. Each ``sendto`` releases the GIL, so the kernel's part of it (most of a
+packet's cost, and on loopback the receiver's side too) runs on another core while the event
+loop thread handles SIP, and an INVITE no longer waits for a tick in progress. The event loop
+thread keeps call control: ``open()`` binds the sockets and returns the stream at once (the SDP
+answer needs its port); ``play()``, ``update()`` and ``close()`` check their arguments (and
+build SRTP sessions) in the caller's thread, then hand the change to the media thread through
+a command queue (a ``deque``: ``append`` and ``popleft`` are atomic) that it drains at the start
+of each tick, so they take effect within a tick (5 ms) and no lock is ever held across a tick.
+The media thread alone touches a stream's playout and socket state afterwards, and closes its
+sockets (never while it may still use them). What it tells call control (a prompt finished, no
+media) goes back to the loop with ``call_soon_threadsafe``, and is dropped there if the stream
+was closed or played again meanwhile.
+
+Inbound RTP and RTCP are read in the media thread too, from the same ``epoll``: who reads
+decides where we send (symmetric RTP latches the destination) and feeds the no-media check, so
+one thread owns all of a stream's media state and nothing is shared but the queue; and a real
+caller sends as many packets as we do (50 a second), which would otherwise be as many reads
+for the SIP loop. A tick goes first when it is due together with reads.
+
+``clock="loop"`` runs the same clock in the event loop thread instead (its timer, planned from
+``t0`` each time: the schedule never drifts; uvloop's timers have millisecond resolution), with
+the sockets read by the loop's ``add_reader``: the fallback where there is no timerfd, and a
+single-threaded mode for tests that drive the clock by hand.
 
 Each :class:`Stream` binds an RTP socket on an even port of the configured range and its RTCP
 socket on the next odd port (RFC 3550 §11), IPv4 or IPv6 by the engine's address. Inbound RTP
@@ -31,17 +55,22 @@ drops the packet (counted in ``send_errors``): late audio is worthless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import ipaddress
 import logging
 import os
 import random
+import select
 import socket
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Final, Literal
 
 import pylibsrtp
@@ -82,6 +111,9 @@ DSCP_EF_TOS: Final = 46 << 2
 #: RFC 3389: comfort noise, which callers send in silence; it latches like their audio.
 COMFORT_NOISE: Final = 13
 
+#: How long ``close()`` waits for the media thread to send the BYEs and stop.
+STOP_TIMEOUT: Final = 2.0
+
 _SRTP_PROFILES: Final = {
     "AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
     "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
@@ -107,10 +139,12 @@ class MediaStats:
 class MediaEngine:
     """Binds RTP/RTCP port pairs from ``ports`` (inclusive) on ``address`` and runs the media
     clock. ``start()`` inside the event loop before ``open()``; ``close()`` stops every stream.
+    Every method is called from the event loop thread (see the module's docstring on threads).
 
-    ``clock``: ``"timerfd"`` (a Linux timerfd: the kernel keeps the absolute schedule with
-    nanosecond resolution and counts the ticks we miss), ``"loop"`` (the event loop's timer:
-    uvloop's has millisecond resolution) or ``None``: the timerfd where there is one.
+    ``clock``: ``"timerfd"`` (the media thread, on a Linux timerfd: the kernel keeps the
+    absolute schedule with nanosecond resolution and counts the ticks we miss), ``"loop"`` (no
+    thread: the event loop's timer, millisecond resolution with uvloop) or ``None``: the media
+    thread where there is a timerfd.
 
     Raises:
         MediaError: ``address`` is not an IP address, the range holds no even/odd port pair, or
@@ -146,22 +180,34 @@ class MediaEngine:
         self.no_media_timeout = no_media_timeout
         self.clock = clock
         self._rng = rng
+        # The event loop thread's state: ports and the streams call control holds.
         self._pairs = range(first, high, 2)  # RTP ports p with p + 1 <= high
         self._cursor = 0
         self._in_use: set[int] = set()
         self._open: dict[Stream, None] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        # Handed from the loop to the media side: drained at the start of each tick.
+        self._commands: deque[Callable[[], None]] = deque()
+        # The media side's state (the media thread's, or the loop's with clock="loop").
+        self._media_rng = random.Random(rng.getrandbits(64))
+        self._live: dict[Stream, None] = {}  # streams whose open the media side has applied
         self._groups: list[dict[Stream, None]] = [{} for _ in range(PHASES)]
         self._orders: list[tuple[Stream, ...] | None] = [() for _ in range(PHASES)]
         self._finished: list[Stream] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._thread: threading.Thread | None = None
         self._timerfd: int | None = None
-        self._closed = False
+        self._epoll: select.epoll | None = None
+        self._readers: dict[int, Callable[[], None]] = {}  # fd -> its stream's reader
+        self._stopping = False
+        self._stopped: asyncio.Future[None] | None = None
         self._t0 = 0.0
         self._tick_count = 0
         self._next_housekeeping = 0
         self._round: tuple[Stream, ...] = ()  # this housekeeping round's streams
         self._round_done = 0  # how many of them were visited
+        # Counters: each written by the media side only, read by anyone.
         self._packets_sent = 0
         self._late_ticks = 0
         self._send_errors = 0
@@ -169,7 +215,7 @@ class MediaEngine:
         self._packets_rejected = 0
 
     async def start(self) -> None:
-        """Start the media clock in the running event loop."""
+        """Start the media clock: the media thread, or the event loop's timer."""
         if self._loop is not None:
             return
         loop = self._loop = asyncio.get_running_loop()
@@ -179,21 +225,41 @@ class MediaEngine:
             self._timerfd = _timerfd(self._t0 + TICK, TICK)
             if self._timerfd is None and self.clock == "timerfd":
                 raise MediaError("media clock: no timerfd on this system (use clock='loop')")
-        if self._timerfd is not None:
-            loop.add_reader(self._timerfd, self._on_timerfd)
-        else:
+        if self._timerfd is None:
             self._timer = loop.call_later(TICK, self._on_timer)
+            return
+        self._epoll = select.epoll()
+        self._epoll.register(self._timerfd, select.EPOLLIN)
+        self._stopped = loop.create_future()
+        self._thread = threading.Thread(target=self._run, name="vacant-media", daemon=True)
+        self._thread.start()
 
     async def close(self) -> None:
-        """Close every stream (each sends its RTCP BYE) and stop the clock; idempotent."""
+        """Close every stream (each sends its RTCP BYE), stop the clock and join the media
+        thread (at most ``STOP_TIMEOUT`` seconds); idempotent."""
         self._closed = True
         for stream in tuple(self._open):
             stream.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            assert self._stopped is not None
+            self._stopping = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._stopped), STOP_TIMEOUT)
+            thread.join(0.1)
+            if thread.is_alive():  # its sockets stay open: it may still be using them
+                log.error("media thread: still running %.0f s after close()", STOP_TIMEOUT)
+                self._thread = thread  # a later close() waits for it again
+                return
+        # Whatever the media side has not applied (no thread, or it died): the BYEs, the sockets.
+        self._apply_commands()
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
         if self._timerfd is not None:
-            self.loop.remove_reader(self._timerfd)
             os.close(self._timerfd)
             self._timerfd = None
 
@@ -230,12 +296,13 @@ class MediaEngine:
             if port in self._in_use:
                 continue
             sockets = self._bind_pair(port)
-            if sockets is None:
+            if sockets is None:  # in use elsewhere, or a closed stream's, not yet closed
                 continue
             self._cursor = (index + 1) % count
             self._in_use.add(port)
             stream = Stream(self, port, sockets[0], sockets[1], on_timeout)
             self._open[stream] = None
+            self._command(partial(self._apply_open, stream))
             return stream
         low, high = self.ports
         raise MediaError(f"no free RTP port in {low}-{high}")
@@ -271,6 +338,84 @@ class MediaEngine:
         """The monotonic time at which streams of ``phase`` send the frame of ``slot``."""
         return self._t0 + slot * PTIME + phase * TICK
 
+    # From the event loop thread to the media side, and back.
+
+    def _command(self, command: Callable[[], None]) -> None:
+        """Hand ``command`` to the media side: it runs at the start of the next tick."""
+        self._commands.append(command)
+
+    def _apply_commands(self) -> None:
+        commands = self._commands
+        while commands:  # only the media side pops: not empty between the test and popleft
+            command = commands.popleft()
+            try:
+                command()
+            except Exception:
+                log.exception("media: a stream command failed")
+
+    def _post(
+        self, stream: Stream, callback: Callable[[], None], name: str, play: int | None
+    ) -> None:
+        """Run a stream's ``callback`` in the event loop thread (from the media side); ``play``:
+        the play() it belongs to, if any."""
+        try:
+            self.loop.call_soon_threadsafe(self._deliver, stream, callback, name, play)
+        except RuntimeError:  # the loop is closed: nobody left to tell
+            log.debug("media: %s of %r after the event loop closed", name, stream)
+
+    @staticmethod
+    def _deliver(stream: Stream, callback: Callable[[], None], name: str, play: int | None) -> None:
+        # Dropped if the stream was closed, or played again, since the media side posted it.
+        if not stream._closed and play in (None, stream._plays):
+            _call(callback, name)
+
+    def _apply_open(self, stream: Stream) -> None:
+        self._live[stream] = None
+        sockets = ((stream._rtp, stream._read_rtp), (stream._rtcp, stream._read_rtcp))
+        for sock, reader in sockets:
+            if self._epoll is None:
+                self.loop.add_reader(sock.fileno(), reader)
+            else:
+                self._epoll.register(sock.fileno(), select.EPOLLIN)
+                self._readers[sock.fileno()] = reader
+
+    def _apply_close(self, stream: Stream) -> None:
+        self._stop_playing(stream)
+        self._live.pop(stream, None)
+        for sock in (stream._rtp, stream._rtcp):
+            if self._epoll is None:
+                self.loop.remove_reader(sock.fileno())
+            elif self._readers.pop(sock.fileno(), None) is not None:  # registered
+                self._epoll.unregister(sock.fileno())
+            sock.close()
+
+    # The media thread.
+
+    def _run(self) -> None:
+        """The media thread: ticks from the timerfd, reads from the streams' sockets, until
+        ``close()``; then it applies the last commands (the closes: the BYEs) and stops."""
+        assert self._epoll is not None
+        epoll, timerfd, readers = self._epoll, self._timerfd, self._readers
+        try:
+            while not self._stopping:
+                try:
+                    events = epoll.poll()
+                    for fd, _ in events:
+                        if fd == timerfd:  # the tick first: reads can wait, packets cannot
+                            self._on_timerfd()
+                            break
+                    for fd, _ in events:
+                        reader = readers.get(fd)  # None: the timerfd, or a stream just closed
+                        if reader is not None:
+                            reader()
+                except Exception:  # a bug: logged, and the clock goes on
+                    log.exception("media thread: a tick or a read failed")
+            self._apply_commands()
+        finally:
+            assert self._stopped is not None
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                self.loop.call_soon_threadsafe(_resolve, self._stopped)
+
     # The media clock.
 
     def _on_timerfd(self) -> None:
@@ -290,8 +435,10 @@ class MediaEngine:
         self._advance(target)
 
     def _advance(self, target: int) -> None:
-        """Run the ticks up to ``target``. A tick more than a frame time (20 ms) old is skipped
-        and counted (its streams would send two packets at once); younger ones run late."""
+        """Apply the commands, then run the ticks up to ``target``. A tick more than a frame
+        time (20 ms) old is skipped and counted (its streams would send two packets at once);
+        younger ones run late."""
+        self._apply_commands()
         previous = self._tick_count
         first = previous + 1
         oldest = target - PHASES + 1
@@ -320,7 +467,7 @@ class MediaEngine:
         stream open when the round began is visited within ``HOUSEKEEPING_TICKS`` ticks."""
         if target >= self._next_housekeeping:
             self._next_housekeeping = target + HOUSEKEEPING_TICKS
-            self._round, self._round_done = tuple(self._open), 0
+            self._round, self._round_done = tuple(self._live), 0
         streams, start = self._round, self._round_done
         if start >= len(streams):
             return
@@ -346,11 +493,6 @@ class MediaEngine:
                 del group[stream]
                 self._orders[phase] = None
 
-    def _release(self, stream: Stream) -> None:
-        self._stop_playing(stream)
-        self._open.pop(stream, None)
-        self._in_use.discard(stream.port)
-
     def _map(self, address: tuple[str, int] | None) -> tuple[str, int] | None:
         """A remote address our sockets can send to, or ``None`` (and a warning) if none."""
         if address is None:
@@ -372,7 +514,10 @@ class MediaEngine:
 
 
 class Stream:
-    """One call's RTP/RTCP port pair and playout (see :class:`MediaEngine`)."""
+    """One call's RTP/RTCP port pair and playout (see :class:`MediaEngine`).
+
+    Its public methods are the event loop thread's; they take effect on the media side at the
+    next tick (``destination`` and ``seconds_played`` tell what the media side last did)."""
 
     def __init__(
         self,
@@ -389,6 +534,14 @@ class Stream:
         self._on_timeout = on_timeout
         self._sender = rtp.RtpSender(engine._rng, 0)
         self._cname = rtp.random_cname(engine._rng)
+        # The event loop thread's: what call control asked for.
+        self._closed = False
+        self._plays = 0  # play() calls: tells a finished playout's on_done from a replaced one's
+        self._srtp_send_key: SrtpKey | None = None
+        self._srtp_receive_key: SrtpKey | None = None
+        self._srtp_send: pylibsrtp.Session | None = None  # the sessions of those keys
+        self._srtp_receive: pylibsrtp.Session | None = None
+        # The media side's (written only by it once the stream is open).
         self._next_slot = engine.slot + 1  # the slot whose RTP timestamp is sender.timestamp
         self._phase = 0  # the clock phase it sends on (MediaEngine._start_playing)
         self._negotiated: Negotiated | None = None
@@ -397,8 +550,6 @@ class Stream:
         self._latched: Address | None = None
         self._latched_rtcp: Address | None = None
         self._destination: Address | None = None
-        self._srtp_send_key: SrtpKey | None = None
-        self._srtp_receive_key: SrtpKey | None = None
         self._srtp_out: pylibsrtp.Session | None = None
         self._srtp_in: pylibsrtp.Session | None = None
         self._frames: Sequence[bytes] = ()
@@ -406,18 +557,14 @@ class Stream:
         self._total = 0
         self._index = 0
         self._played = 0
-        self._on_done: Callable[[], None] | None = None
+        self._on_done: tuple[Callable[[], None], int] | None = None  # with its play number
         self._buffer = bytearray(rtp.HEADER_SIZE + 160)
         self._payload_size = 160
-        self._started = False  # play() was called: the no-media timeout runs
+        self._started = False  # play() was applied: the no-media timeout runs
         self._watching = False
         self._last_received = 0.0
         self._timed_out = False
         self._next_rtcp = 0.0
-        self._closed = False
-        loop = engine.loop
-        loop.add_reader(rtp_socket.fileno(), self._read_rtp)
-        loop.add_reader(rtcp_socket.fileno(), self._read_rtcp)
 
     def __repr__(self) -> str:
         return f"<Stream port={self.port}{' closed' if self._closed else ''}>"
@@ -459,17 +606,8 @@ class Stream:
         if largest > rtp.MAX_PAYLOAD:
             raise MediaError(f"frames: a frame of {largest} bytes, at most {rtp.MAX_PAYLOAD}")
         self.update(negotiated)
-        self._frames = frames
-        self._count = len(frames)
-        self._total = len(frames) * repeat
-        self._index = 0
-        self._played = 0
-        self._on_done = on_done
-        self._sender.marker = True
-        self._started = True
-        self._watching = negotiated.receive
-        self._last_received = time.monotonic()  # the timeout counts from play()
-        self._phase = self._engine._start_playing(self)
+        self._plays += 1
+        self._engine._command(partial(self._apply_play, frames, repeat, on_done, self._plays))
 
     def update(self, negotiated: Negotiated) -> None:
         """Apply a new negotiation (a re-INVITE): remote address, direction, payload type and
@@ -481,19 +619,61 @@ class Stream:
             raise MediaError(f"RTP port {self.port}: stream is closed")
         if not 0 <= negotiated.payload_type <= 127:
             raise MediaError(f"payload type: {negotiated.payload_type}, must be 0 to 127 (§5.1)")
-        srtp_out, srtp_in = self._srtp_out, self._srtp_in
+        srtp_send, srtp_receive = self._srtp_send, self._srtp_receive
         if negotiated.srtp_send != self._srtp_send_key:
-            srtp_out = _srtp_session(negotiated.srtp_send, outbound=True)
+            srtp_send = _srtp_session(negotiated.srtp_send, outbound=True)
         if negotiated.srtp_receive != self._srtp_receive_key:
-            srtp_in = _srtp_session(negotiated.srtp_receive, outbound=False)
+            srtp_receive = _srtp_session(negotiated.srtp_receive, outbound=False)
         # Both keys are usable: from here on nothing raises.
-        self._srtp_out, self._srtp_send_key = srtp_out, negotiated.srtp_send
-        self._srtp_in, self._srtp_receive_key = srtp_in, negotiated.srtp_receive
+        self._srtp_send, self._srtp_send_key = srtp_send, negotiated.srtp_send
+        self._srtp_receive, self._srtp_receive_key = srtp_receive, negotiated.srtp_receive
         engine = self._engine
-        remote = engine._map(negotiated.remote)
+        remote, remote_rtcp = engine._map(negotiated.remote), engine._map(negotiated.remote_rtcp)
+        engine._command(
+            partial(self._apply_update, negotiated, remote, remote_rtcp, srtp_send, srtp_receive)
+        )
+
+    def close(self) -> None:
+        """Send RTCP SR + SDES + BYE (RFC 3550 §6.6), stop, free the ports (at the next tick);
+        idempotent. ``on_done`` and ``on_timeout`` never fire after it."""
+        if self._closed:
+            return
+        self._closed = True
+        engine = self._engine
+        engine._open.pop(self, None)
+        # Bound until the media side closes the sockets: open() skips the pair until then.
+        engine._in_use.discard(self.port)
+        engine._command(self._apply_close)
+
+    # The media side: commands from the loop, then the clock's calls.
+
+    def _apply_play(
+        self, frames: Sequence[bytes], repeat: int, on_done: Callable[[], None], play: int
+    ) -> None:
+        self._frames = frames
+        self._count = len(frames)
+        self._total = len(frames) * repeat
+        self._index = 0
+        self._played = 0
+        self._on_done = on_done, play
+        self._sender.marker = True
+        self._started = True
+        assert self._negotiated is not None  # play() applies its update() first
+        self._watching = self._negotiated.receive
+        self._last_received = time.monotonic()  # the timeout counts from play()
+        self._phase = self._engine._start_playing(self)
+
+    def _apply_update(
+        self,
+        negotiated: Negotiated,
+        remote: tuple[str, int] | None,
+        remote_rtcp: tuple[str, int] | None,
+        srtp_out: pylibsrtp.Session | None,
+        srtp_in: pylibsrtp.Session | None,
+    ) -> None:
+        self._srtp_out, self._srtp_in = srtp_out, srtp_in
         if remote != self._remote:
             self._latched = None
-        remote_rtcp = engine._map(negotiated.remote_rtcp)
         if remote_rtcp != self._remote_rtcp:
             self._latched_rtcp = None
         self._remote, self._remote_rtcp = remote, remote_rtcp
@@ -506,22 +686,10 @@ class Stream:
         if self._started:
             self._watch(negotiated.receive)
 
-    def close(self) -> None:
-        """Send RTCP SR + SDES + BYE (RFC 3550 §6.6), stop, free the ports; idempotent.
-        ``on_done`` and ``on_timeout`` never fire after it."""
-        if self._closed:
-            return
-        self._closed = True
+    def _apply_close(self) -> None:
         self._on_done = None
-        engine = self._engine
-        engine._release(self)
-        loop = engine.loop
         self._send_rtcp(rtp.goodbye, time.monotonic(), time.time())
-        for sock in (self._rtp, self._rtcp):
-            loop.remove_reader(sock.fileno())
-            sock.close()
-
-    # The media clock's side (called by the engine).
+        self._engine._apply_close(self)
 
     def _on_tick(self, slot: int) -> int:
         """Send this slot's frame; returns the packets sent (0 or 1)."""
@@ -560,15 +728,13 @@ class Stream:
         return 1
 
     def _finish(self) -> None:
-        if self._played != self._total:  # play() again, from another stream's on_done
-            return
         self._engine._stop_playing(self)
         on_done, self._on_done = self._on_done, None
         if on_done is not None:
-            _call(on_done, "on_done")
+            self._engine._post(self, on_done[0], "on_done", on_done[1])
 
     def _housekeeping(self, now: float, wall: float) -> None:
-        if self._closed:
+        if self not in self._engine._live:  # closed since the round began
             return
         if now >= self._next_rtcp and self._negotiated is not None:
             self._next_rtcp = now + self._rtcp_delay()
@@ -580,7 +746,7 @@ class Stream:
         ):
             self._timed_out = True
             log.info("RTP port %d: no RTP or RTCP for %.0f s", self.port, now - self._last_received)
-            _call(self._on_timeout, "on_timeout")
+            self._engine._post(self, self._on_timeout, "on_timeout", None)
 
     def _send_rtcp(
         self, build: Callable[[rtp.RtpSender, str, float, int], bytes], now: float, wall: float
@@ -608,7 +774,7 @@ class Stream:
 
     def _rtcp_delay(self) -> float:
         """§6.3.1: the report interval is randomised over [0.5, 1.5] times the nominal one."""
-        return self._engine.rtcp_interval * self._engine._rng.uniform(0.5, 1.5)
+        return self._engine.rtcp_interval * self._engine._media_rng.uniform(0.5, 1.5)
 
     def _watch(self, on: bool) -> None:
         if on and not self._watching:
@@ -700,6 +866,11 @@ def _set_dscp(sock: socket.socket, family: int) -> None:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, DSCP_EF_TOS)
     else:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, DSCP_EF_TOS)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _call(callback: Callable[[], None], name: str) -> None:
