@@ -8,6 +8,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/announce_calls.py --realtime --sipp-realtime   # SIPp SCHED_FIFO 5 too
     .venv/bin/python bench/announce_calls.py --calls 200 --rate 100 --window 5
     .venv/bin/python bench/announce_calls.py --realtime --phases 20   # experiment: 1 ms ticks
+    .venv/bin/python bench/announce_calls.py --realtime --switch-interval 5   # experiment: GIL
     .venv/bin/python bench/announce_calls.py --profile DIR   # the server under cProfile
     .venv/bin/python bench/announce_calls.py --keep DIR      # work in DIR, keep logs and database
 
@@ -328,14 +329,24 @@ def start_server(
     python = [sys.executable]
     if args.profile:
         python += ["-m", "cProfile", "-o", str(Path(args.profile).resolve() / "serve.prof")]
+    patches: list[str] = []
     if args.phases != 4:
         # The experiment: the media clock split into --phases ticks per 20 ms instead of 4.
-        wrapper = workdir / "serve_phases.py"
-        wrapper.write_text(
-            "import runpy\nimport vacant.media.engine as e\n"
-            f"e.PHASES = {args.phases}\ne.TICK = e.PTIME / {args.phases}\n"
-            "runpy.run_module('vacant', run_name='__main__', alter_sys=True)\n"
-        )
+        patches += [
+            "import vacant.media.engine as e",
+            f"e.PHASES = {args.phases}",
+            f"e.TICK = e.PTIME / {args.phases}",
+        ]
+    if args.switch_interval is not None:
+        # The experiment: the GIL switch interval `vacant serve` sets (sys.setswitchinterval).
+        patches += [
+            "import vacant.cli.commands.serve as s",
+            f"s.SWITCH_INTERVAL = {args.switch_interval / 1000!r}",
+        ]
+    if patches:
+        wrapper = workdir / "serve_patched.py"
+        run_vacant = "runpy.run_module('vacant', run_name='__main__', alter_sys=True)"
+        wrapper.write_text("\n".join(["import runpy", *patches, run_vacant, ""]))
         python += [str(wrapper)]
     else:
         python += ["-m", "vacant"]
@@ -428,7 +439,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         sys.exit("sipp is not on PATH (Debian sip-tester)")
     with stopped_at_exit() as children:
         receiver = subprocess.Popen(
-            [str(binary), str(media_port), str(warmup + args.window), str(warmup)],
+            [str(binary), str(media_port), str(warmup + args.window), str(warmup)]
+            + ([f"poll={args.receiver_poll}"] if args.receiver_poll else []),
             stdout=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
         children.append(receiver)
@@ -489,6 +501,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         f" load average {load[0]:.2f} at the end of the window"
         f"{', SIPp SCHED_FIFO 5' if args.sipp_realtime else ''}"
         f"{f', media clock in {args.phases} phases' if args.phases != 4 else ''}"
+        f"{f', switch interval {args.switch_interval} ms' if args.switch_interval else ''}"
+        f"{f', receiver polling every {args.receiver_poll} us' if args.receiver_poll else ''}"
         f"{', server under cProfile' if args.profile else ''}"
     )
     print(
@@ -605,6 +619,20 @@ def main() -> int:
         default=4,
         help="an experiment: the server's media clock in N phases (ticks of 20/N ms), not 4",
     )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="MS",
+        help="an experiment: the server's GIL switch interval in ms (vacant serve sets 0.5)",
+    )
+    parser.add_argument(
+        "--receiver-poll",
+        type=int,
+        default=0,
+        metavar="US",
+        help="the receiver polls every US microseconds instead of sleeping in recvmmsg, so the"
+        " server does not pay its wake-ups (loopback only; see bench/media_receiver.c)",
+    )
     parser.add_argument("--profile", metavar="DIR", help="run the server under cProfile")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (logs, database)")
     args = parser.parse_args()
@@ -620,6 +648,8 @@ def main() -> int:
         parser.error("--prompt-seconds: 10 to 300 (a prompt is at most 5 MB at 16 kHz)")
     if args.phases not in (1, 2, 4, 5, 10, 20):
         parser.error("--phases: 1, 2, 4, 5, 10 or 20 (a whole number of 20 ms)")
+    if args.switch_interval is not None and not 0.01 <= args.switch_interval <= 100:
+        parser.error("--switch-interval: 0.01 to 100 ms")
     if not -20 <= args.nice <= 19:
         parser.error("--nice: -20 to 19")
     if args.keep:

@@ -162,6 +162,14 @@ def main() -> int:
         action="store_true",
         help="the receiver sends every packet back: the engine also reads 1 packet/20 ms/stream",
     )
+    parser.add_argument(
+        "--receiver-poll",
+        type=int,
+        default=0,
+        metavar="US",
+        help="the receiver polls every US microseconds instead of sleeping in recvmmsg, so the"
+        " sender does not pay its wake-ups (loopback only; see media_receiver.c)",
+    )
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--clock", choices=("timerfd", "loop"), default="timerfd")
     parser.add_argument("--seed", type=int, default=20130101)
@@ -184,7 +192,8 @@ def main() -> int:
         port = free_udp_port()
         receiver = subprocess.Popen(
             [str(binary), str(port), str(args.warmup + args.seconds), str(args.warmup)]
-            + (["echo"] if args.echo else []),
+            + (["echo"] if args.echo else [])
+            + ([f"poll={args.receiver_poll}"] if args.receiver_poll else []),
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,

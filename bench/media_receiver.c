@@ -1,7 +1,7 @@
 /* The receiver of bench/media.py: one UDP socket, kernel receive timestamps, per-stream
  * inter-packet intervals.
  *
- *   media_receiver PORT SECONDS WARMUP [echo]
+ *   media_receiver PORT SECONDS WARMUP [echo] [poll=MICROSECONDS]
  *
  * Binds 127.0.0.1:PORT, asks the kernel for receive timestamps (SO_TIMESTAMPNS) and for its
  * drop counter (SO_RXQ_OVFL), and reads with recvmmsg in batches until SECONDS have passed since
@@ -12,6 +12,13 @@
  * (lost or reordered packets). With "echo", every packet is also sent back to its source
  * (sendmmsg), so the engine has the inbound load of callers that talk all the time. Prints one
  * JSON object on stdout at the end.
+ *
+ * With "poll=US" the receiver never sleeps in the kernel waiting for a packet: it reads what is
+ * queued without waiting, then sleeps US microseconds. On loopback a sender's sendto runs the
+ * receiving side in the sender's context, and wakes a receiver that sleeps in recvmmsg: an
+ * inter-processor interrupt charged to the sender, per packet or so. A sender on a network
+ * interface pays neither. Polling takes the wake-ups out of the sender's cost; the intervals
+ * are still those of the kernel's receive timestamps, so they are exact either way.
  *
  * Per stream, the same intervals also go into a histogram of 0.1 ms buckets up to 100 ms (the
  * last bucket holds everything longer) with the stream's longest interval and its intervals over
@@ -139,14 +146,23 @@ static void per_stream(char *out, size_t size) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: %s PORT SECONDS WARMUP [echo]\n", argv[0]);
+    int echo = 0;
+    long poll_us = 0;
+    for (int i = 4; i < argc; i++) {
+        if (strcmp(argv[i], "echo") == 0)
+            echo = 1;
+        else if (strncmp(argv[i], "poll=", 5) == 0 && atol(argv[i] + 5) > 0)
+            poll_us = atol(argv[i] + 5);
+        else
+            argc = 0; /* unknown option: the usage below */
+    }
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s PORT SECONDS WARMUP [echo] [poll=MICROSECONDS]\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]);
     int64_t duration_ns = (int64_t)(atof(argv[2]) * 1e9);
     int64_t warmup_ns = (int64_t)(atof(argv[3]) * 1e9);
-    int echo = argc == 5 && strcmp(argv[4], "echo") == 0;
     uint64_t echoed = 0;
 
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -192,13 +208,17 @@ int main(int argc, char **argv) {
             msgs[i].msg_hdr.msg_control = control[i];
             msgs[i].msg_hdr.msg_controllen = sizeof control[i];
         }
-        int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
+        int n = recvmmsg(fd, msgs, BATCH, poll_us ? MSG_DONTWAIT : MSG_WAITFORONE, NULL);
         if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 perror("recvmmsg");
                 return 1;
             }
             n = 0;
+        }
+        if (poll_us && n < BATCH) { /* the queue is empty: sleep, nobody has to wake us */
+            struct timespec pause = {poll_us / 1000000, (poll_us % 1000000) * 1000};
+            nanosleep(&pause, NULL);
         }
         for (int i = 0; i < n; i++) {
             int64_t ts = 0;
