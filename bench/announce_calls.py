@@ -83,7 +83,14 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
-from bench.media import GAP_MS, P99_TARGET, compile_receiver, free_udp_port
+from bench.media import (
+    GAP_MS,
+    P99_TARGET,
+    add_receiver_poll,
+    compile_receiver,
+    free_udp_port,
+    receiver_options,
+)
 
 from vacant.cli.main import main as vacant
 
@@ -439,8 +446,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         sys.exit("sipp is not on PATH (Debian sip-tester)")
     with stopped_at_exit() as children:
         receiver = subprocess.Popen(
-            [str(binary), str(media_port), str(warmup + args.window), str(warmup)]
-            + ([f"poll={args.receiver_poll}"] if args.receiver_poll else []),
+            [str(binary), str(media_port), str(warmup + args.window), str(warmup),
+             *receiver_options(args.receiver_poll)],
             stdout=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
         children.append(receiver)
@@ -625,14 +632,7 @@ def main() -> int:
         metavar="MS",
         help="an experiment: the server's GIL switch interval in ms (vacant serve sets 0.5)",
     )
-    parser.add_argument(
-        "--receiver-poll",
-        type=int,
-        default=0,
-        metavar="US",
-        help="the receiver polls every US microseconds instead of sleeping in recvmmsg, so the"
-        " server does not pay its wake-ups (loopback only; see bench/media_receiver.c)",
-    )
+    add_receiver_poll(parser)
     parser.add_argument("--profile", metavar="DIR", help="run the server under cProfile")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (logs, database)")
     args = parser.parse_args()

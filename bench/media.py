@@ -68,6 +68,23 @@ GAP_MS = 40.0
 AUTOGROUP = Path("/proc/self/autogroup")
 
 
+def add_receiver_poll(parser: argparse.ArgumentParser) -> None:
+    """``--receiver-poll US``: the receiver's ``poll=US`` (bench/media_receiver.c)."""
+    parser.add_argument(
+        "--receiver-poll",
+        type=int,
+        default=0,
+        metavar="US",
+        help="the receiver polls every US microseconds instead of sleeping in recvmmsg, so the"
+        " sender does not pay its wake-ups (loopback only; see bench/media_receiver.c)",
+    )
+
+
+def receiver_options(poll: int) -> list[str]:
+    """The receiver's argument for ``--receiver-poll`` (none when 0)."""
+    return [f"poll={poll}"] if poll else []
+
+
 def compile_receiver(directory: Path) -> Path:
     gcc = shutil.which("gcc")
     if gcc is None:
@@ -162,14 +179,7 @@ def main() -> int:
         action="store_true",
         help="the receiver sends every packet back: the engine also reads 1 packet/20 ms/stream",
     )
-    parser.add_argument(
-        "--receiver-poll",
-        type=int,
-        default=0,
-        metavar="US",
-        help="the receiver polls every US microseconds instead of sleeping in recvmmsg, so the"
-        " sender does not pay its wake-ups (loopback only; see media_receiver.c)",
-    )
+    add_receiver_poll(parser)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--clock", choices=("timerfd", "loop"), default="timerfd")
     parser.add_argument("--seed", type=int, default=20130101)
@@ -193,7 +203,7 @@ def main() -> int:
         receiver = subprocess.Popen(
             [str(binary), str(port), str(args.warmup + args.seconds), str(args.warmup)]
             + (["echo"] if args.echo else [])
-            + ([f"poll={args.receiver_poll}"] if args.receiver_poll else []),
+            + receiver_options(args.receiver_poll),
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
