@@ -185,6 +185,26 @@ def pg_databases(pg_cluster: PgCluster) -> Iterator[PgDatabases]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster, pg_databases: PgDatabases) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database of its own (given back after the test)."""
+    name = pg_databases.take()
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_databases.give_back(name)
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """An engine on ``pg_url``."""
+    made = make_engine(pg_url)
+    try:
+        yield made
+    finally:
+        made.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database file every SQLite test database is copied from."""

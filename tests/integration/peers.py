@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from vacant.cli.main import main
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -41,6 +43,11 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
                     continue
                 return port
     raise RuntimeError("no free port")
+
+
+def cli(db: str, *args: str) -> None:
+    """Run a ``vacant --db DB ...`` command in this process; it must succeed."""
+    assert main(["--db", db, *args]) == 0, args
 
 
 def require(binary: str) -> str:

@@ -33,6 +33,7 @@ from tests.integration.peers import (
     CANCEL,
     RtpSink,
     VacantServer,
+    cli,
     header_checks,
     rtp_sink,
     run_sipp,
@@ -41,7 +42,6 @@ from tests.integration.peers import (
     sipp_request,
     start_server,
 )
-from vacant.cli.main import main
 from vacant.store.calls import CallRecord, list_calls
 from vacant.store.engine import make_engine, session_scope
 
@@ -117,10 +117,6 @@ def _write_prompt(path: Path) -> None:
         out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
 
 
-def _cli(db_url: str, *args: str) -> None:
-    assert main(["--db", db_url, *args]) == 0, args
-
-
 @dataclass
 class Served:
     server: VacantServer
@@ -150,11 +146,11 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     workdir = tmp_path_factory.mktemp("announce")
     db_url = f"sqlite:///{workdir / 'vacant.db'}"
-    _cli(db_url, "db", "upgrade")
-    _cli(db_url, "pool", "add", POOL)
+    cli(db_url, "db", "upgrade")
+    cli(db_url, "pool", "add", POOL)
     prompt = workdir / "prompt.wav"
     _write_prompt(prompt)
-    _cli(db_url, "announcement", "import-file", "--pool", POOL, str(prompt))
+    cli(db_url, "announcement", "import-file", "--pool", POOL, str(prompt))
     prompted = ("--audio-file", "prompt.wav")
     announcements = {
         "Transfer": (*prompted, "--target", TARGET),
@@ -165,9 +161,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "Redirect": ("--target", TARGET, "--redirect-without-answer"),
     }
     for name, extra in announcements.items():
-        _cli(db_url, "announcement", "add", name, "--pool", POOL, *extra)
+        cli(db_url, "announcement", "add", name, "--pool", POOL, *extra)
     for block, name in enumerate(announcements, start=1):
-        _cli(db_url, "range", "add", name, "--start", f"+1425555{block}000",
+        cli(db_url, "range", "add", name, "--start", f"+1425555{block}000",
              "--end", f"+1425555{block}999", "--announcement", name, "--pool", POOL)  # fmt: skip
     server = start_server(db_url, workdir, "--rtp-ports", "31000-31199", "--no-media-timeout", "30")
     yield Served(server, db_url, workdir)

@@ -34,11 +34,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PgCluster, PgDatabases
 from tests.integration.peers import (
     LOCALHOST,
     RtpSink,
     VacantServer,
+    cli,
     free_port,
     header_checks,
     require,
@@ -48,7 +48,6 @@ from tests.integration.peers import (
     sipp_request,
     start_server,
 )
-from vacant.cli.main import main
 from vacant.store.calls import CallRecord, list_calls
 from vacant.store.engine import make_engine, session_scope
 
@@ -70,20 +69,6 @@ RECV_TIMEOUT = 6.0
 MAX_FAILED = 2 * RATE
 
 
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster, pg_databases: PgDatabases) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database: every instance of both pools shares it."""
-    name = pg_databases.take()
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_databases.give_back(name)
-
-
-def _cli(db: str, *args: str) -> None:
-    assert main(["--db", db, *args]) == 0, args
-
-
 def _write_prompt(path: Path) -> None:
     rate = 8000
     samples = [
@@ -100,18 +85,18 @@ def _write_prompt(path: Path) -> None:
 def _two_pools(db: str, workdir: Path) -> None:
     """Pool A (automatic failover to B) answers +1425555 0xxx with a prompt, then REFER to
     TARGET_A; pool B has an announcement of its own (another target) for another range."""
-    _cli(db, "pool", "add", B)
-    _cli(db, "pool", "add", A, "--backup", B, "--auto-failover",
+    cli(db, "pool", "add", B)
+    cli(db, "pool", "add", A, "--backup", B, "--auto-failover",
          "--down-after", str(DOWN_AFTER), "--failback-after", str(FAILBACK_AFTER))  # fmt: skip
     prompt = workdir / "moved.wav"
     _write_prompt(prompt)
-    _cli(db, "announcement", "import-file", "--pool", A, str(prompt))
-    _cli(db, "announcement", "add", "Moved", "--pool", A, "--audio-file", "moved.wav",
+    cli(db, "announcement", "import-file", "--pool", A, str(prompt))
+    cli(db, "announcement", "add", "Moved", "--pool", A, "--audio-file", "moved.wav",
          "--target", TARGET_A)  # fmt: skip
-    _cli(db, "announcement", "add", "Closed", "--pool", B, "--target", TARGET_B)
-    _cli(db, "range", "add", "RA", "--start", "+14255550000", "--end", "+14255550999",
+    cli(db, "announcement", "add", "Closed", "--pool", B, "--target", TARGET_B)
+    cli(db, "range", "add", "RA", "--start", "+14255550000", "--end", "+14255550999",
          "--announcement", "Moved", "--pool", A)  # fmt: skip
-    _cli(db, "range", "add", "RB", "--start", "+14255560000", "--end", "+14255560999",
+    cli(db, "range", "add", "RB", "--start", "+14255560000", "--end", "+14255560999",
          "--announcement", "Closed", "--pool", B)  # fmt: skip
 
 

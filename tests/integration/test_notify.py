@@ -5,30 +5,17 @@ catch-up call, and notifications flow again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.conftest import PgCluster, PgDatabases
 from vacant.routing.model import Pool
 from vacant.service import notify
 from vacant.store import repository as repo
-from vacant.store.engine import make_engine, session_scope
+from vacant.store.engine import session_scope
 from vacant.store.rows import CONFIG_CHANNEL
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_engine(pg_cluster: PgCluster, pg_databases: PgDatabases) -> Iterator[Engine]:
-    name = pg_databases.take()
-    made = make_engine(pg_cluster.url(name))
-    try:
-        yield made
-    finally:
-        made.dispose()
-        pg_databases.give_back(name)
 
 
 class Calls:

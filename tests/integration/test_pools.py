@@ -14,17 +14,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PgCluster, PgDatabases
-from tests.integration.peers import LOCALHOST, VacantServer, start_server
+from tests.integration.peers import LOCALHOST, VacantServer, cli, start_server
 from tests.media.audio import wav
-from vacant.cli.main import main
 from vacant.routing.model import Announcement, Pool
 from vacant.store import access, instances
 from vacant.store import repository as repo
@@ -38,29 +36,15 @@ NUMBER = "+14255550001"
 DOWN_AFTER, FAILBACK_AFTER, HEARTBEAT = 2.0, 2.0, 0.5
 
 
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster, pg_databases: PgDatabases) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database: every instance of both pools shares it."""
-    name = pg_databases.take()
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_databases.give_back(name)
-
-
-def _cli(db: str, *args: str) -> None:
-    assert main(["--db", db, *args]) == 0, args
-
-
 def _two_pools(db: str) -> None:
     """Pool A (automatic failover to B) answers +1425555xxxx with an announcement that redirects
     the caller (302: an answer that needs no media)."""
-    _cli(db, "pool", "add", B)
-    _cli(db, "pool", "add", A, "--backup", B, "--auto-failover",
+    cli(db, "pool", "add", B)
+    cli(db, "pool", "add", A, "--backup", B, "--auto-failover",
          "--down-after", str(DOWN_AFTER), "--failback-after", str(FAILBACK_AFTER))  # fmt: skip
-    _cli(db, "announcement", "add", "Moved", "--pool", A, "--target", "sip:op@example.com",
+    cli(db, "announcement", "add", "Moved", "--pool", A, "--target", "sip:op@example.com",
          "--redirect-without-answer")  # fmt: skip
-    _cli(db, "range", "add", "R", "--start", "+14255550000", "--end", "+14255550999",
+    cli(db, "range", "add", "R", "--start", "+14255550000", "--end", "+14255550999",
          "--announcement", "Moved", "--pool", A)  # fmt: skip
 
 
@@ -371,21 +355,21 @@ def test_failover_killed_halfway_leaves_nothing_and_runs_again(db_url: str, tmp_
     assert before == ([], [], [A, A], 0)
     _kill_halfway(db_url, "pool", "failover", A)
     assert _snapshot(db_url) == before
-    _cli(db_url, "pool", "failover", A)
+    cli(db_url, "pool", "failover", A)
     assert _snapshot(db_url) == (["one.wav", "two.wav"], ["One", "Two"], [B, B], 2)
-    _cli(db_url, "pool", "failover", A)  # again: nothing to do
+    cli(db_url, "pool", "failover", A)  # again: nothing to do
     assert _snapshot(db_url) == (["one.wav", "two.wav"], ["One", "Two"], [B, B], 2)
 
 
 def test_failback_killed_halfway_leaves_nothing_and_runs_again(db_url: str, tmp_path: Path) -> None:
     _dr_setup(db_url)
-    _cli(db_url, "pool", "failover", A)
+    cli(db_url, "pool", "failover", A)
     failed_over = _snapshot(db_url)
     _kill_halfway(db_url, "pool", "failback", A, "--cleanup")
     assert _snapshot(db_url) == failed_over
-    _cli(db_url, "pool", "failback", A, "--cleanup")
+    cli(db_url, "pool", "failback", A, "--cleanup")
     assert _snapshot(db_url) == ([], [], [A, A], 0)
-    _cli(db_url, "pool", "failback", A, "--cleanup")
+    cli(db_url, "pool", "failback", A, "--cleanup")
     assert _snapshot(db_url) == ([], [], [A, A], 0)
 
 
@@ -393,18 +377,18 @@ def test_export_files_and_a_complete_backup_restored_into_an_empty_database(
     db_url: str, db_url_factory: Callable[[], str], tmp_path: Path
 ) -> None:
     _dr_setup(db_url)
-    _cli(db_url, "pool", "set", A, "--auto-failover", "--down-after", "5")
+    cli(db_url, "pool", "set", A, "--auto-failover", "--down-after", "5")
     out = tmp_path / "files"
-    _cli(db_url, "announcement", "export-files", "--pool", A, str(out))
+    cli(db_url, "announcement", "export-files", "--pool", A, str(out))
     assert sorted(p.name for p in out.iterdir()) == ["one.wav", "two.wav"]
     assert (out / "one.wav").read_bytes() == wav()
     backup = tmp_path / "backup.yaml"
-    _cli(db_url, "config", "export", "--with-files", "--out", str(backup))
+    cli(db_url, "config", "export", "--with-files", "--out", str(backup))
     empty = db_url_factory()
-    _cli(empty, "db", "upgrade")
-    _cli(empty, "config", "import", str(backup))
+    cli(empty, "db", "upgrade")
+    cli(empty, "config", "import", str(backup))
     restored = tmp_path / "restored"
-    _cli(empty, "announcement", "export-files", "--pool", A, str(restored))
+    cli(empty, "announcement", "export-files", "--pool", A, str(restored))
     assert (restored / "two.wav").read_bytes() == wav(frequency=500.0)
     engine = make_engine(empty)
     try:
@@ -415,6 +399,6 @@ def test_export_files_and_a_complete_backup_restored_into_an_empty_database(
     finally:
         engine.dispose()
     again = tmp_path / "again.yaml"
-    _cli(empty, "config", "export", "--out", str(again))
-    _cli(db_url, "config", "export", "--out", str(tmp_path / "first.yaml"))
+    cli(empty, "config", "export", "--out", str(again))
+    cli(db_url, "config", "export", "--out", str(tmp_path / "first.yaml"))
     assert again.read_text() == (tmp_path / "first.yaml").read_text()

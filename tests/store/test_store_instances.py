@@ -4,7 +4,6 @@ configuration write sends on PostgreSQL."""
 from __future__ import annotations
 
 import select as select_module
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -12,12 +11,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tests.conftest import PgCluster, PgDatabases
 from vacant.routing.model import Pool
 from vacant.service.notify import conninfo
 from vacant.store import instances
 from vacant.store import repository as repo
-from vacant.store.engine import make_engine
 from vacant.store.instances import Instance
 from vacant.store.rows import CONFIG_CHANNEL
 
@@ -127,18 +124,6 @@ def _listen(engine: Engine) -> psycopg.Connection[tuple[object, ...]]:
 def _notifications(conn: psycopg.Connection[tuple[object, ...]], wait: float) -> int:
     select_module.select([conn.fileno()], [], [], wait)
     return sum(1 for _ in conn.notifies(timeout=0.05))
-
-
-@pytest.fixture
-def pg_engine(pg_cluster: PgCluster, pg_databases: PgDatabases) -> Iterator[Engine]:
-    """An engine on a fresh PostgreSQL database (NOTIFY exists there only)."""
-    name = pg_databases.take()
-    made = make_engine(pg_cluster.url(name))
-    try:
-        yield made
-    finally:
-        made.dispose()
-        pg_databases.give_back(name)
 
 
 @pytest.mark.postgres
