@@ -34,8 +34,9 @@ work the scheduler takes the core away now and then, which only the elapsed time
 Nothing here forms a reference cycle, so the cyclic garbage collector only costs time: with
 default thresholds it takes about an eighth of the UDP figure (thousands of transactions, about
 22 tracked objects each, stay alive for Timer I). ``--tuned-gc`` shows what a server process gains
-from ``gc.freeze()`` after start-up and ``gc.set_threshold(50_000, 50, 50)`` (the service's
-choice, not the pure core's).
+from ``gc.freeze()`` after start-up and ``vacant serve``'s own thresholds (``GC_THRESHOLDS``: no
+automatic collection of the oldest generation, which a run of 50,000 calls would otherwise pay
+for once or twice, and the figures with it).
 """
 
 import argparse
@@ -51,6 +52,7 @@ import tempfile
 import time
 from typing import Literal
 
+from vacant.cli.commands.serve import GC_THRESHOLDS
 from vacant.sip.endpoint import SipEndpoint
 from vacant.sip.events import Address, RequestReceived
 
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tuned_gc:
         gc.collect()
         gc.freeze()
-        gc.set_threshold(50_000, 50, 50)
+        gc.set_threshold(*GC_THRESHOLDS)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(exchange, args.calls, args.transport)
