@@ -16,7 +16,14 @@ from vacant.cli.commands.calls import parse_since
 from vacant.cli.main import main
 from vacant.errors import ValidationError
 from vacant.service.cdr import CdrWriter
-from vacant.store.calls import MAX_FIELD, MAX_OUTCOME, CallRecord, add_calls, list_calls
+from vacant.store.calls import (
+    MAX_FIELD,
+    MAX_OUTCOME,
+    ROWS_PER_INSERT,
+    CallRecord,
+    add_calls,
+    list_calls,
+)
 from vacant.store.engine import make_engine, session_scope
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -101,6 +108,22 @@ def test_records_round_trip_with_over_long_peer_text_cut(engine: Engine) -> None
         long, caller=long.caller[:MAX_FIELD], call_id="c" * MAX_FIELD, outcome="o" * MAX_OUTCOME
     )
     assert by_id["c2"] == _record(2)
+
+
+def test_a_batch_spanning_several_statements_is_written_whole(engine: Engine) -> None:
+    """``add_calls`` sends multi-row statements of ``ROWS_PER_INSERT`` rows: a batch of two and
+    a bit statements arrives whole, every record as it was (times to the microsecond)."""
+    records = [
+        dataclasses.replace(
+            _record(n, minutes_ago=n), started=NOW - timedelta(minutes=n, microseconds=n),
+            range_name=f"r{n}" if n % 2 else None, status=404 + n % 3, duration=n / 1000,
+        )
+        for n in range(2 * ROWS_PER_INSERT + 7)
+    ]  # fmt: skip
+    with session_scope(engine) as s:
+        add_calls(s, records)
+    with session_scope(engine, write=False) as s:
+        assert list_calls(s, limit=1000) == records  # newest first: as made
 
 
 def test_since_accepts_relative_and_iso_times() -> None:
