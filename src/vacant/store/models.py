@@ -225,7 +225,9 @@ class CallRow(Base):
     """A call record (CDR): one row per INVITE vacant answered."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index(None, "started"), Index(None, "dialled"))
+    # ``started`` alone: ``list_calls`` walks it newest first, whatever it filters on (an index
+    # on ``dialled`` cost every insert a random B-tree write and served no query: migration 0006).
+    __table_args__ = (Index(None, "started"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     started: Mapped[datetime] = mapped_column(UTCDateTime())
