@@ -30,13 +30,18 @@ TARGET_REFRESH: Final = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "R
 _CSEQ_LIMIT: Final = 2**31
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class DialogId:
     """Call-ID, local tag, remote tag (§12): what identifies a dialog at our end."""
 
-    call_id: str
-    local_tag: str
-    remote_tag: str
+    call_id: Final[str]
+    local_tag: Final[str]
+    remote_tag: Final[str]
+
+    def __init__(self, call_id: str, local_tag: str, remote_tag: str) -> None:
+        self.call_id = call_id
+        self.local_tag = local_tag
+        self.remote_tag = remote_tag
 
     @classmethod
     def for_request(cls, request: Request) -> "DialogId | None":

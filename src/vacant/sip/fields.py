@@ -99,7 +99,7 @@ def _digits(text: str, limit: int, what: str) -> int:
     return int(significant)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Via:
     """One ``via-parm`` (§20.42): sent-protocol, sent-by and parameters.
 
@@ -107,11 +107,26 @@ class Via:
     tokens compare case-insensitively, §7.3.1).
     """
 
-    transport: str
-    host: str
-    port: int | None = None
-    params: Params = EMPTY_PARAMS
-    protocol: str = "SIP/2.0"
+    transport: Final[str]
+    host: Final[str]
+    port: Final[int | None]
+    params: Final[Params]
+    protocol: Final[str]
+
+    def __init__(
+        self,
+        *,
+        transport: str,
+        host: str,
+        port: int | None = None,
+        params: Params = EMPTY_PARAMS,
+        protocol: str = "SIP/2.0",
+    ) -> None:
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.params = params
+        self.protocol = protocol
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -224,7 +239,7 @@ def _check_via_param(key: str, value: str | None, text: str) -> None:
             _digits(value, 255, "Via ttl")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class NameAddr:
     """From, To, Contact, Route, Record-Route, Refer-To values: name-addr or addr-spec + params.
 
@@ -232,9 +247,16 @@ class NameAddr:
     parameters (``tag``, ``expires``, ``q``, ...), not the URI's.
     """
 
-    uri: Uri
-    display_name: str | None = None
-    params: Params = EMPTY_PARAMS
+    uri: Final[Uri]
+    display_name: Final[str | None]
+    params: Final[Params]
+
+    def __init__(
+        self, *, uri: Uri, display_name: str | None = None, params: Params = EMPTY_PARAMS
+    ) -> None:
+        self.uri = uri
+        self.display_name = display_name
+        self.params = params
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -302,12 +324,16 @@ class NameAddr:
         return self.uri if isinstance(self.uri, SipUri) else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class CSeq:
     """The CSeq value (§20.16): sequence number and method."""
 
-    number: int
-    method: str
+    number: Final[int]
+    method: Final[str]
+
+    def __init__(self, number: int, method: str) -> None:
+        self.number = number
+        self.method = method
 
     @classmethod
     def parse(cls, text: str) -> Self:

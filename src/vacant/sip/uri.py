@@ -57,7 +57,7 @@ def _fail(what: str, text: str) -> ParseError:
     return ParseError(f"invalid {what}: {text[:80]!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Params:
     """Ordered ``;name[=value]`` parameters; names compare case-insensitively (§7.3.1).
 
@@ -65,7 +65,10 @@ class Params:
     written without ``=``.
     """
 
-    items: tuple[tuple[str, str | None], ...] = ()
+    items: Final[tuple[tuple[str, str | None], ...]]
+
+    def __init__(self, items: tuple[tuple[str, str | None], ...] = ()) -> None:
+        self.items = items
 
     def get(self, name: str) -> str | None:
         """The value of the first parameter called ``name`` (``None`` if absent or valueless)."""
@@ -202,17 +205,36 @@ def _format_params(params: Params) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class SipUri:
     """A ``sip:`` or ``sips:`` URI (RFC 3261 §19.1), every component unescaped."""
 
-    scheme: str = "sip"
-    user: str | None = None
-    password: str | None = None
-    host: str
-    port: int | None = None
-    params: Params = EMPTY_PARAMS
-    headers: tuple[tuple[str, str], ...] = ()
+    scheme: Final[str]
+    user: Final[str | None]
+    password: Final[str | None]
+    host: Final[str]
+    port: Final[int | None]
+    params: Final[Params]
+    headers: Final[tuple[tuple[str, str], ...]]
+
+    def __init__(
+        self,
+        *,
+        scheme: str = "sip",
+        user: str | None = None,
+        password: str | None = None,
+        host: str,
+        port: int | None = None,
+        params: Params = EMPTY_PARAMS,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.scheme = scheme
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port
+        self.params = params
+        self.headers = headers
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -292,7 +314,7 @@ class SipUri:
         return "lr" in self.params
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class TelUri:
     """A ``tel:`` URI (RFC 3966): the number as written, visual separators and all, and params.
 
@@ -300,8 +322,12 @@ class TelUri:
     below read them.
     """
 
-    number: str
-    params: Params = EMPTY_PARAMS
+    number: Final[str]
+    params: Final[Params]
+
+    def __init__(self, *, number: str, params: Params = EMPTY_PARAMS) -> None:
+        self.number = number
+        self.params = params
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -347,12 +373,16 @@ class TelUri:
         return self.params.get("phone-context")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class AbsoluteUri:
     """Any other URI (``absoluteURI`` of §25.1), kept as scheme and the text after the colon."""
 
-    scheme: str
-    opaque: str
+    scheme: Final[str]
+    opaque: Final[str]
+
+    def __init__(self, *, scheme: str, opaque: str) -> None:
+        self.scheme = scheme
+        self.opaque = opaque
 
     @classmethod
     def parse(cls, text: str) -> Self:
