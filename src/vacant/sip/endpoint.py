@@ -373,7 +373,7 @@ class SipEndpoint:
     def arm(self, tx: "Transaction | _Retransmission", timer: TxInput, delay: float) -> None:
         """Arm ``timer`` on ``tx`` to fire at ``now + delay`` (``TransactionHost``); a zero
         delay fires before the current call returns."""
-        self._schedule.arm(tx, timer, self.now + delay if delay > 0 else None)
+        self._schedule.arm(tx, timer, self.now + delay if delay > 0 else None, self.now)
 
     def cancel_timers(self, tx: "Transaction | _Retransmission") -> None:
         """Disarm every timer of ``tx`` (``TransactionHost``)."""

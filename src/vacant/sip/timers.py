@@ -142,6 +142,11 @@ def _live(entry: _Entry[K]) -> bool:
 
 #: Below this many stale entries the queues are never rebuilt.
 COMPACT_MIN: Final = 1024
+#: An arming longer than this (Timers B, F, H, L and M: 64*T1) waits in the young queue first.
+YOUNG_LIMIT: Final = 8.0
+#: How long an arming stays young: most long timers are disarmed well within it (an ACK or a
+#: response comes in milliseconds).
+YOUNG_SPAN: Final = 2.0
 
 
 class TimerHeap(Generic[K]):
@@ -158,43 +163,80 @@ class TimerHeap(Generic[K]):
 
     Arming appends ``(deadline, seq, owner, timer)`` and records ``seq`` in ``owner.timers``;
     disarming only forgets the record, so the entry goes stale and is dropped when it reaches
-    the head of its queue or heap. Cancellations come mostly in arming order (ACKs follow their
-    INVITEs), so most stale entries leave within one ``next_deadline``. When stale entries still
-    outnumber the live ones (and there are more than ``COMPACT_MIN``), everything is rebuilt
-    without them, which bounds the memory and the transactions kept alive. A timer of zero
-    duration (D, I, J, K over TCP/TLS) bypasses all this: ``run_due`` fires it before the
-    endpoint call that armed it returns. Entries with equal deadlines fire in the order they
-    were armed.
+    the head of its queue or heap. A long timer would keep its stale entry (and the transaction
+    it holds) queued for its whole span: Timer H, 32 s, for every INVITE answered 404 whose ACK
+    came a millisecond later. So an arming longer than ``YOUNG_LIMIT`` made with ``now`` waits
+    ``YOUNG_SPAN`` in its timer's young queue and is then moved to the timer's queue only if
+    still armed: most leave there, one at a time, when that timer is armed again or any timer
+    expires. Young queues are in deadline order too, so their heads take part in
+    ``next_deadline`` as the other queues' do. When stale entries still outnumber the live ones
+    (and there are more than ``COMPACT_MIN``), everything is rebuilt without them, which bounds
+    the memory and the transactions kept alive. A timer of zero duration (D, I, J, K over
+    TCP/TLS) bypasses all this: ``run_due`` fires it before the endpoint call that armed it
+    returns. Entries with equal deadlines fire in the order they were armed.
     """
 
-    __slots__ = ("_due", "_heap", "_queues", "_seq", "_stale")
+    __slots__ = ("_due", "_heap", "_queues", "_seq", "_stale", "_young")
 
     def __init__(self) -> None:
         self._queues: dict[K, deque[_Entry[K]]] = {}
         self._heap: list[_Entry[K]] = []
+        #: Per timer, (when it moves on, entry) for long armings, in deadline order.
+        self._young: dict[K, deque[tuple[float, _Entry[K]]]] = {}
         self._due: deque[tuple[TimerOwner[K], K, int]] = deque()
         self._seq = 0
         self._stale = 0
 
     def __len__(self) -> int:
         """Entries queued, stale ones included."""
-        return len(self._heap) + sum(len(queue) for queue in self._queues.values())
+        queued = len(self._heap) + sum(len(young) for young in self._young.values())
+        return queued + sum(len(queue) for queue in self._queues.values())
 
-    def arm(self, owner: TimerOwner[K], timer: K, deadline: float | None) -> None:
+    def arm(
+        self, owner: TimerOwner[K], timer: K, deadline: float | None, now: float | None = None
+    ) -> None:
         """Fire ``timer`` on ``owner`` at ``deadline`` (``None``: as soon as the current call
-        ends), replacing any arming of the same timer."""
+        ends), replacing any arming of the same timer. ``now``, when given, lets a long arming
+        wait in the young queue (see the class docstring)."""
         self._seq = seq = self._seq + 1
         owner.timers[timer] = seq
         if deadline is None:
             self._due.append((owner, timer, seq))
             return
+        entry = (deadline, seq, owner, timer)
+        if now is None or deadline - now <= YOUNG_LIMIT:
+            self._enqueue(entry)
+            return
+        young = self._young.get(timer)
+        if young is None:
+            young = self._young[timer] = deque()
+        elif young and young[0][0] <= now:
+            self._promote(young, now)
+        if not young or young[-1][1][0] <= deadline:
+            young.append((now + YOUNG_SPAN, entry))
+        else:
+            self._enqueue(entry)  # out of order: the young queue stays sorted
+
+    def _enqueue(self, entry: _Entry[K]) -> None:
+        """Queue ``entry`` behind its timer's last deadline, or in the heap if it is earlier."""
+        timer = entry[3]
         queue = self._queues.get(timer)
         if queue is None:
             queue = self._queues[timer] = deque()
-        if not queue or queue[-1][0] <= deadline:
-            queue.append((deadline, seq, owner, timer))
+        if not queue or queue[-1][0] <= entry[0]:
+            queue.append(entry)
         else:
-            heapq.heappush(self._heap, (deadline, seq, owner, timer))
+            heapq.heappush(self._heap, entry)
+
+    def _promote(self, young: deque[tuple[float, _Entry[K]]], now: float) -> None:
+        """Move the armings of ``young`` whose time has come to their queue, dropping the
+        stale ones."""
+        while young and young[0][0] <= now:
+            entry = young.popleft()[1]
+            if _live(entry):
+                self._enqueue(entry)
+            else:
+                self._stale -= 1
 
     def cancel(self, owner: TimerOwner[K]) -> None:
         """Disarm every timer of ``owner``; rebuild the queues if they are mostly stale."""
@@ -209,6 +251,8 @@ class TimerHeap(Generic[K]):
             heap = self._heap
             heap[:] = [entry for entry in heap if _live(entry)]
             heapq.heapify(heap)
+            for timer, young in self._young.items():
+                self._young[timer] = deque(item for item in young if _live(item[1]))
             self._stale = 0
 
     def next_deadline(self) -> float | None:
@@ -225,13 +269,25 @@ class TimerHeap(Generic[K]):
         heap = self._heap
         while heap:
             if _live(head := heap[0]):
-                return head[0] if earliest is None or head[0] < earliest else earliest
+                if earliest is None or head[0] < earliest:
+                    earliest = head[0]
+                break
             heapq.heappop(heap)
             self._stale -= 1
+        for young in self._young.values():
+            while young:
+                if _live(head := young[0][1]):
+                    if earliest is None or head[0] < earliest:
+                        earliest = head[0]
+                    break
+                young.popleft()
+                self._stale -= 1
         return earliest
 
     def expire(self, now: float) -> None:
         """Fire every timer due at ``now`` (and those they arm with zero duration)."""
+        for young in self._young.values():
+            self._promote(young, now)
         due: list[_Entry[K]] = []
         for queue in self._queues.values():
             while queue and queue[0][0] <= now:
