@@ -137,7 +137,8 @@ _Entry = tuple[float, int, TimerOwner[K], K]
 
 def _live(entry: _Entry[K]) -> bool:
     """Whether ``entry`` is still its owner's arming of its timer (not disarmed or re-armed)."""
-    return entry[2].timers.get(entry[3]) == entry[1]
+    armed = entry[2].timers.get(entry[3])
+    return armed is not None and armed == entry[1]  # narrowed: an int comparison when compiled
 
 
 #: Below this many stale entries the queues are never rebuilt.
@@ -289,19 +290,34 @@ class TimerHeap(Generic[K]):
         for young in self._young.values():
             self._promote(young, now)
         due: list[_Entry[K]] = []
+        sources = 0  # queues (and the heap) with live entries due: each gives them in order
         for queue in self._queues.values():
+            before = len(due)
             while queue and queue[0][0] <= now:
-                due.append(queue.popleft())
+                entry = queue.popleft()
+                if _live(entry):
+                    due.append(entry)
+                else:
+                    self._stale -= 1
+            sources += len(due) > before
         heap = self._heap
+        before = len(due)
         while heap and heap[0][0] <= now:
-            due.append(heapq.heappop(heap))
-        # Deadline, then arming order (``seq`` is unique: owners are never compared). What fires
-        # arms its next timers later than ``now``, so none of them is due in this call; what it
-        # disarms is skipped below.
-        due.sort()
+            entry = heapq.heappop(heap)
+            if _live(entry):
+                due.append(entry)
+            else:
+                self._stale -= 1
+        sources += len(due) > before
+        if sources > 1:
+            # Deadline, then arming order (``seq`` is unique: owners are never compared). What
+            # fires arms its next timers later than ``now``, so none of them is due in this
+            # call; what it disarms is skipped below.
+            due.sort()
         for _, seq, owner, timer in due:
             timers = owner.timers
-            if timers.get(timer) == seq:  # ``_fire``, inlined: this loop is hot
+            armed = timers.get(timer)  # ``_fire``, inlined: this loop is hot
+            if armed is not None and armed == seq:
                 del timers[timer]
                 owner.fire(timer)
             else:

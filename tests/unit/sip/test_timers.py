@@ -242,3 +242,21 @@ def test_young_timers_fire_at_their_deadline_in_arming_order() -> None:
     heap.expire(40.0)
     assert log == [("b", "B"), ("c", "F"), ("a", "B")]
     assert heap.next_deadline() is None
+
+
+def test_a_timer_disarmed_by_one_firing_before_it_at_the_same_time_does_not_fire() -> None:
+    """Timer H ends its transaction, which disarms the Timer G due at the same instant."""
+    log: list[tuple[str, str]] = []
+    heap = TimerHeap[str]()
+
+    class Ending(Owner):
+        def fire(self, timer: str) -> None:
+            super().fire(timer)
+            heap.cancel(self)
+
+    tx = Ending("tx", log)
+    heap.arm(tx, "H", 32.0)
+    heap.arm(tx, "G", 32.0)
+    heap.expire(32.0)
+    assert log == [("tx", "H")]
+    assert heap.next_deadline() is None
