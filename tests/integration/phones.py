@@ -54,19 +54,42 @@ def free_udp_ports(count: int, *, within: tuple[int, int] = MEDIA_PORTS) -> int:
     for _ in range(200):
         first = rng.randrange(within[0], within[1] - count + 1)
         first += first % 2
-        held: list[socket.socket] = []
-        try:
-            for port in range(first, first + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                held.append(sock)
-                sock.bind((LOCALHOST, port))
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-        return first
+        if _bindable([(socket.SOCK_DGRAM, port) for port in range(first, first + count)]):
+            return first
     raise RuntimeError(f"no {count} consecutive free UDP ports in {within[0]}-{within[1]}")
+
+
+def _bindable(wanted: list[tuple[int, int]]) -> bool:
+    """Whether every (socket kind, port) can be bound on loopback now (they are let go after)."""
+    held: list[socket.socket] = []
+    try:
+        for kind, port in wanted:
+            sock = socket.socket(socket.AF_INET, kind)
+            held.append(sock)
+            sock.bind((LOCALHOST, port))
+    except OSError:
+        return False
+    finally:
+        for sock in held:
+            sock.close()
+    return True
+
+
+#: Where baresip's SIP ports come from: below the ephemeral range too (an outgoing connection of
+#: any test could take a port there between our check and baresip's bind), apart from the above.
+SIP_PORTS = (5100, 9999)
+
+
+def free_baresip_port() -> int:
+    """A port for baresip's ``sip_listen``: free on loopback for UDP and TCP, and the next one
+    for TCP (baresip listens for SIP over TLS on the port after it)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(SIP_PORTS[0], SIP_PORTS[1])
+        tcp = socket.SOCK_STREAM
+        if _bindable([(socket.SOCK_DGRAM, port), (tcp, port), (tcp, port + 1)]):
+            return port
+    raise RuntimeError(f"no free SIP port pair in {SIP_PORTS[0]}-{SIP_PORTS[1]}")
 
 
 def _udp_port_taken(port: int) -> bool:
@@ -185,7 +208,7 @@ class Baresip:
         #: Offer RTP/SAVP with SDES keys only (baresip's srtp module, ``mediaenc=srtp-mand``).
         self.srtp = srtp
         self.directory = workdir / name
-        self.sip_port = free_port()
+        self.sip_port = free_baresip_port()
         self._process: subprocess.Popen[str] | None = None
         self._output: _Output | None = None
 
