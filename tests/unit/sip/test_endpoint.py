@@ -210,6 +210,8 @@ def test_ack_for_a_non_2xx_response_is_absorbed_and_confirms_rfc3261_17_2_1(
     tx = ep.transaction(event.tx_id)
     assert tx is not None
     assert tx.state is TxState.CONFIRMED
+    assert tx.request.headers.views == {}  # kept for Timer I as text: no parsed views
+    assert tx.request.from_.tag is not None  # which are made again on demand
     assert drain(ep) == []
     ep.receive(req("ACK", to_tag="whatever"), SRC, 0.2)  # retransmitted ACK: absorbed too
     assert (drain(ep), wire(ep)) == ([], [])

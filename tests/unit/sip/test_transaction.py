@@ -186,6 +186,8 @@ def check_effect(name: str, host: FakeHost, tx: Transaction, interval: float) ->
             assert host.absorbed_count
         case "discard":
             assert host.sent == []
+        case "drop_views":
+            assert tx.request.headers.views == {}
         case "double_timer_a":
             assert host.armed[TxInput.TIMER_A] == 2 * interval
         case "backoff_timer_e":
@@ -219,6 +221,7 @@ def test_every_table_row_moves_to_its_next_state_and_runs_its_actions(
         tx.ack = b"ACK"
     else:
         tx.last_response = b"SIP/2.0 183 last\r\n\r\n"
+        assert tx.request.cseq.method == tx.request.method  # a typed view, now cached
     target, actions = machine.table[state, event]
     deliver(tx, event)
     assert tx.state is target
