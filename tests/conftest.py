@@ -224,13 +224,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    databases: PgDatabases = request.getfixturevalue("pg_databases")
-    name = databases.take()
-    try:
-        yield cluster.url(name)
-    finally:
-        databases.give_back(name)
+    yield request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
