@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/sip_core.py                 # 50,000 exchanges, UDP
     .venv/bin/python bench/sip_core.py --calls 10000 --transport tcp
-    .venv/bin/python bench/sip_core.py --tuned-gc      # gc.freeze() and higher GC thresholds
+    .venv/bin/python bench/sip_core.py --tuned-gc      # the server's GC (young collections by time)
     .venv/bin/python bench/sip_core.py --profile       # cProfile's top functions instead
     .venv/bin/python bench/sip_core.py --runs 5        # five runs, then the medians
     .venv/bin/python bench/sip_core.py --distinct-numbers  # each call dials its own number
@@ -33,10 +33,10 @@ work the scheduler takes the core away now and then, which only the elapsed time
 
 Nothing here forms a reference cycle, so the cyclic garbage collector only costs time: with
 default thresholds it takes about an eighth of the UDP figure (thousands of transactions, about
-22 tracked objects each, stay alive for Timer I). ``--tuned-gc`` shows what a server process gains
-from ``gc.freeze()`` after start-up and ``vacant serve``'s own thresholds (``GC_THRESHOLDS``: no
-automatic collection of the oldest generation, which a run of 50,000 calls would otherwise pay
-for once or twice, and the figures with it).
+a dozen tracked objects each, stay alive for Timer I). ``--tuned-gc`` does what ``vacant serve``
+does (``vacant.service.app.collect_young``): ``gc.freeze()`` after start-up, automatic
+collection off, and the young generations collected every ``YOUNG_GC_INTERVAL`` seconds of
+wall-clock time (checked once per exchange here, by a timer in the server).
 """
 
 import argparse
@@ -50,9 +50,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Literal
 
-from vacant.cli.commands.serve import GC_THRESHOLDS
+from vacant.cli.commands.serve import YOUNG_GC_INTERVAL
 from vacant.sip.endpoint import SipEndpoint
 from vacant.sip.events import Address, RequestReceived
 
@@ -84,8 +85,31 @@ ACK = (
 )
 
 
+def no_collection() -> None:
+    """Leave the collector to its automatic thresholds."""
+
+
+class YoungCollector:
+    """``vacant serve``'s collections by time: ``gc.collect(1)`` every ``YOUNG_GC_INTERVAL``."""
+
+    def __init__(self) -> None:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self.due = time.perf_counter() + YOUNG_GC_INTERVAL
+
+    def __call__(self) -> None:
+        if (now := time.perf_counter()) >= self.due:
+            gc.collect(1)
+            self.due = now + YOUNG_GC_INTERVAL
+
+
 def run(
-    calls: int, transport: Literal["udp", "tcp"], *, distinct_numbers: bool = False
+    calls: int,
+    transport: Literal["udp", "tcp"],
+    *,
+    distinct_numbers: bool = False,
+    collect: Callable[[], None] = no_collection,
 ) -> tuple[float, float]:
     """Run ``calls`` exchanges; return the elapsed and the CPU seconds (generation excluded)."""
     endpoint = SipEndpoint(rng=random.Random(SEED), trying_delay=0)
@@ -113,6 +137,7 @@ def run(
             endpoint.handle_timer(now)
         while endpoint.next_event() is not None:  # TransactionTerminated, 5 s later
             pass
+        collect()
     endpoint.handle_timer(now + 64)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert sent == 2 * calls, sent
@@ -120,7 +145,9 @@ def run(
     return elapsed, cpu
 
 
-def run_service(calls: int, transport: Literal["udp", "tcp"]) -> tuple[float, float]:
+def run_service(
+    calls: int, transport: Literal["udp", "tcp"], *, collect: Callable[[], None] = no_collection
+) -> tuple[float, float]:
     """``run`` through the call handler and the call records (``--service``, above)."""
     from vacant.routing.model import RoutingConfig
     from vacant.routing.policy import Snapshot
@@ -155,6 +182,7 @@ def run_service(calls: int, transport: Literal["udp", "tcp"]) -> tuple[float, fl
             with session_scope(engine) as s:
                 add_calls(s, records)
             records.clear()
+        collect()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert handler.calls[("not-found", 404)] == calls, handler.calls
     engine.dispose()
@@ -165,26 +193,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=50_000)
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
-    parser.add_argument("--tuned-gc", action="store_true", help="freeze, raise GC thresholds")
+    parser.add_argument("--tuned-gc", action="store_true", help="the server's GC: by time")
     parser.add_argument("--distinct-numbers", action="store_true", help="one number per call")
     parser.add_argument("--runs", type=int, default=1, help="repeat, then print the medians")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--service", action="store_true", help="+ call handler and CDRs")
     args = parser.parse_args(argv)
+    collect = YoungCollector() if args.tuned_gc else no_collection
     exchange = (
-        run_service
+        functools.partial(run_service, collect=collect)
         if args.service
-        else functools.partial(run, distinct_numbers=args.distinct_numbers)
+        else functools.partial(run, distinct_numbers=args.distinct_numbers, collect=collect)
     )
     what = (
         "INVITE/404/ACK calls through the call handler, CDRs written,"
         if args.service
         else "INVITE/100/404/ACK exchanges"
     )
-    if args.tuned_gc:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(exchange, args.calls, args.transport)

@@ -75,10 +75,11 @@ class ServeOptions:
     poll_interval: float = 1.0
     drain_timeout: float = 5.0
     seed: int | None = field(default=None)
-    #: The cyclic garbage collector's thresholds once the server is up (``gc.set_threshold``),
-    #: after the objects of start-up are frozen out of its sight (``gc.freeze``); ``None``
-    #: leaves the collector alone (an application embedded in another process).
-    gc_thresholds: tuple[int, int, int] | None = None
+    #: Seconds between collections of the young objects once the server is up, with the
+    #: objects of start-up frozen out of the collector's sight and automatic collection off
+    #: (:func:`collect_young`); ``None`` leaves the collector alone (an application embedded
+    #: in another process).
+    young_gc_interval: float | None = None
     #: Our RTP address (c= and o= of our SDP, and the host of our Contact when the SIP listener
     #: is a wildcard); ``None``: the first SIP listener's host, or 127.0.0.1 when it is a
     #: wildcard (then set it: a peer elsewhere cannot send to 127.0.0.1).
@@ -303,10 +304,10 @@ class Application:
             handler.contacts.setdefault(
                 spec.transport, parse_uri(f"sip:{format_host(host)}:{spec.port}{suffix}")
             )
-        if options.gc_thresholds is not None:
-            _tune_gc(options.gc_thresholds)
         try:
             async with asyncio.TaskGroup() as tasks:
+                if options.young_gc_interval is not None:
+                    tasks.create_task(collect_young(options.young_gc_interval, cdr_stop))
                 tasks.create_task(self.cdr.run(cdr_stop))
                 tasks.create_task(self._follow_config(stop))
                 tasks.create_task(self.monitor.run(stop))
@@ -341,15 +342,26 @@ class Application:
         log.warning("stopped with calls still in progress after %.1f s", self.options.drain_timeout)
 
 
-def _tune_gc(thresholds: tuple[int, int, int]) -> None:
-    """Keep the cyclic garbage collector off the call path.
+async def collect_young(interval: float, stop: asyncio.Event) -> None:
+    """Keep the cyclic garbage collector off the call path until ``stop`` is set.
 
-    A call allocates no reference cycles (its objects die by reference counting), yet every
-    object that outlives a young collection, a transaction kept for Timer I (5 s) say, is
-    traversed again by each older collection. The start-up objects (the routing snapshot, the
-    modules, the web application) are frozen: no collection ever traverses them again. Then the
-    young collection runs less often, and the oldest rarely: see ``vacant serve``.
+    A call allocates no reference cycles (its objects die by reference counting), yet the
+    collector traverses every tracked object that is alive when it runs: a transaction kept for
+    Timer I (5 s) say. The start-up objects (the routing snapshot, the modules, the web
+    application) are frozen: no collection ever traverses them again. Automatic collection is
+    off, because its trigger (allocations minus deallocations) stays near zero while expiring
+    calls free as much as new ones allocate, and the young generation then grows unseen into
+    one long pause. Instead the young and middle generations are collected every ``interval``
+    seconds, so each object is traversed once, soon after it is made, in a pause bounded by
+    what the calls of one interval leave alive; survivors move to the oldest generation, which
+    is not collected (see ``vacant serve``'s ``YOUNG_GC_INTERVAL``).
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*thresholds)
+    gc.disable()
+    try:
+        while not stop.is_set():
+            await asyncio.sleep(interval)
+            gc.collect(1)
+    finally:
+        gc.enable()

@@ -1,0 +1,73 @@
+"""``vacant serve`` collects the young objects by time, with automatic collection off."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from vacant.service.app import collect_young
+
+
+class _Node:
+    """A reference cycle's member: only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.other: _Node = self
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """The test process's collector as it was: enabled, thresholds kept, nothing frozen."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.enable()
+    gc.set_threshold(*thresholds)
+
+
+def test_young_cycles_are_collected_each_interval_and_the_collector_restored(
+    collector: None,
+) -> None:
+    async def main() -> tuple[bool, bool, bool]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collect_young(0.01, stop))
+        await asyncio.sleep(0)  # the task freezes the start-up objects, then disables
+        frozen, enabled = gc.get_freeze_count() > 0, gc.isenabled()
+        node = weakref.ref(_Node())
+        for _ in range(100):  # the cycle dies at the next interval, not at a threshold
+            if node() is None:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        return frozen, enabled, node() is None
+
+    gc.set_threshold(1_000_000_000)  # no automatic collection could free the cycle either
+    frozen, enabled_while_serving, collected = asyncio.run(main())
+    assert frozen
+    assert not enabled_while_serving
+    assert collected
+    assert gc.isenabled()
+
+
+def test_survivors_move_to_the_oldest_generation(collector: None) -> None:
+    """One traversal per object: what outlives a collection is not walked by the next one."""
+    kept: list[list[int]] = []
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collect_young(0.01, stop))
+        await asyncio.sleep(0)
+        kept.append([1])
+        await asyncio.sleep(0.05)
+        young = any(o is kept[0] for g in (0, 1) for o in gc.get_objects(g))
+        stop.set()
+        await task
+        return young
+
+    assert asyncio.run(main()) is False
+    assert any(o is kept[0] for o in gc.get_objects(2))
