@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from operator import attrgetter
+from typing import Any, get_args, get_type_hints
 
 from sqlalchemy import Dialect, select
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ def add_calls(s: Session, records: Sequence[CallRecord]) -> None:
         return
     connection = s.connection()
     insert = _inserts(connection.dialect)
-    rows = [_row(r, insert.processors) for r in records]
+    rows = [insert.row_of(r) for r in records]
     for at in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[at : at + ROWS_PER_INSERT]
         connection.exec_driver_sql(insert.sql(len(chunk)), tuple(chain.from_iterable(chunk)))
@@ -63,6 +64,15 @@ ROWS_PER_INSERT = 50
 #: The table itself (``CallRow.__table__`` is typed as any FROM clause).
 _CALLS = CallRow.metadata.tables[CallRow.__tablename__]
 _COLUMNS = tuple(f.name for f in fields(CallRecord))
+#: A record's values in column order, got in one call.
+_VALUES = attrgetter(*_COLUMNS)
+#: (position, longest) of each text column: what a peer supplied is cut to what the table keeps.
+_HINTS = get_type_hints(CallRecord)
+_TEXT = tuple(
+    (at, MAX_OUTCOME if name == "outcome" else MAX_FIELD)
+    for at, name in enumerate(_COLUMNS)
+    if _HINTS[name] is str or str in get_args(_HINTS[name])
+)
 #: One ``_Insert`` per dialect class and parameter style (not per engine: tests make many).
 _INSERTS: dict[tuple[type[Dialect], str], _Insert] = {}
 
@@ -74,11 +84,24 @@ class _Insert:
     #: "INSERT INTO calls (...) VALUES " and one row's placeholders, in the driver's style.
     head: str
     row: str
-    #: Per column: the bind processor SQLAlchemy would apply (a UTC timestamp's), or None.
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    #: (position, bind processor) of each column SQLAlchemy would process (a UTC timestamp).
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def sql(self, rows: int) -> str:
         return self.head + ", ".join([self.row] * rows)
+
+    def row_of(self, record: CallRecord) -> list[object]:
+        """``record``'s parameters: text cut to its column, values processed as SQLAlchemy would."""
+        values: list[Any] = list(_VALUES(record))
+        for at, longest in _TEXT:
+            text = values[at]
+            if text is not None and len(text) > longest:
+                values[at] = text[:longest]
+        for at, process in self.processors:
+            value = values[at]
+            if value is not None:
+                values[at] = process(value)
+        return values
 
 
 def _inserts(dialect: Dialect) -> _Insert:
@@ -92,23 +115,12 @@ def _inserts(dialect: Dialect) -> _Insert:
 def _insert(dialect: Dialect) -> _Insert:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3; psycopg takes %s
     columns = [_CALLS.c[name] for name in _COLUMNS]
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     return _Insert(
         head=f"INSERT INTO {_CALLS.name} ({', '.join(c.name for c in columns)}) VALUES ",
         row=f"({', '.join([mark] * len(columns))})",
-        processors=tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns),
+        processors=tuple((at, p) for at, p in enumerate(processors) if p is not None),
     )
-
-
-def _row(
-    record: CallRecord, processors: tuple[Callable[[Any], Any] | None, ...]
-) -> tuple[object, ...]:
-    values: list[object] = []
-    for name, process in zip(_COLUMNS, processors, strict=True):
-        value = getattr(record, name)
-        if isinstance(value, str):
-            value = value[: MAX_OUTCOME if name == "outcome" else MAX_FIELD]
-        values.append(value if process is None or value is None else process(value))
-    return tuple(values)
 
 
 def list_calls(
