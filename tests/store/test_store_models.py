@@ -6,6 +6,7 @@ import gc
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
 from vacant.routing.numbers import Number, order_key
@@ -33,6 +34,28 @@ def test_utc_datetime_stores_utc_and_reads_it_back_aware() -> None:
 def test_utc_datetime_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError, match="naive"):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), DIALECT)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 27, 4, 30, 5, 123456, tzinfo=UTC),
+        datetime(2026, 11, 27, 4, 30, 5, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(2026, 1, 1, 1, 0, 0, 7, tzinfo=PLUS_TWO),  # the day before, in UTC
+        datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC),  # a three-digit year, zero-padded
+    ],
+)
+def test_utc_datetime_binds_on_sqlite_as_sqlalchemys_datetime_would(value: datetime) -> None:
+    """Our fast text for SQLite is SQLAlchemy's DATETIME storage format, character for
+    character: what is already stored and what queries compare against stay the same."""
+    ours = UTCDateTime().dialect_impl(DIALECT).bind_processor(DIALECT)
+    theirs = DateTime(timezone=True).dialect_impl(DIALECT).bind_processor(DIALECT)
+    assert ours is not None
+    assert theirs is not None
+    assert ours(value) == theirs(value.astimezone(UTC))
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        ours(value.replace(tzinfo=None))
 
 
 def test_unset_is_a_single_named_value() -> None:
