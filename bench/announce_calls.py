@@ -23,14 +23,15 @@ The callers are one SIPp (Debian 3.6.1, UDP, one socket): ``--calls`` calls plac
 calls/s (``-r RATE -rp 1000 -m N -l N``), each an INVITE whose SDP (PCMU, PCMA,
 telephone-event) points its media at the receiver's port, then the 200 OK, the ACK, a pause of
 ``ramp + 3 s + --window`` (so that every call is up during the window), a BYE and its 200 OK.
-INVITE → 200 OK: SIPp takes ``<gettimeofday>`` (microseconds) just before it sends the INVITE
-and just after it has read the 200 OK and logs both per call: p50/p99/max over every call. It
-includes SIPp's own scheduling (SIPp sends the calls of one of its ticks back to back), so it is
-an upper bound on the server's time. So it is also taken on the wire: an ``AF_PACKET`` socket on
-``lo`` in this process, with a BPF filter on the server's SIP port (the RTP never reaches it) and
-kernel timestamps, gives the server's ``sendto`` of the 200 OK minus SIPp's ``sendto`` of the
-INVITE: the server's own time, queueing included (needs root). Failed calls, retransmissions
-and unexpected messages come from SIPp's ``-trace_stat`` counters at the end.
+INVITE → 200 OK: SIPp takes ``<gettimeofday>`` (microseconds) just after it has sent the INVITE
+(an action of the ``<send>``: in a ``<nop>`` before it, the time would include one more pass of
+SIPp's loop) and just after it has read the 200 OK and logs both per call: p50/p99/max over every
+call. It includes SIPp's own scheduling (SIPp sends the calls of one of its ticks back to back),
+so it is an upper bound on the server's time. So it is also taken on the wire: an ``AF_PACKET``
+socket on ``lo`` in this process, with a BPF filter on the server's SIP port (the RTP never
+reaches it) and kernel timestamps, gives the server's ``sendto`` of the 200 OK minus SIPp's
+``sendto`` of the INVITE: the server's own time, queueing included (needs root). Failed calls,
+retransmissions and unexpected messages come from SIPp's ``-trace_stat`` counters at the end.
 
 The receiver is ``bench/media_receiver.c`` (the one of ``bench/media.py``, compiled with ``gcc
 -O2``), another process reading every call's RTP on one UDP port with kernel receive timestamps
@@ -142,10 +143,9 @@ def scenario(media_port: int, hold_ms: int) -> str:
     invite = _request("INVITE", 1, _SDP.format(host=HOST, port=media_port))
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="announce">
-  <nop><action><gettimeofday assign_to="s0,u0"/></action></nop>
   <send retrans="500"><![CDATA[
 {invite}
-]]></send>
+]]><action><gettimeofday assign_to="s0,u0"/></action></send>
   <recv response="100" optional="true"/>
   <recv response="200" rrs="true"><action><gettimeofday assign_to="s1,u1"/></action></recv>
   <send><![CDATA[
