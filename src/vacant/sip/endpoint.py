@@ -42,14 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vacant.errors import LocalProtocolError, ParseError
-from vacant.sip.events import (
-    AckReceived,
-    Address,
-    CancelReceived,
-    Event,
-    TransactionTimedOut,
-    TxId,
-)
+from vacant.sip.events import AckReceived, Address, CancelReceived, Event, TransactionTimedOut, TxId
 from vacant.sip.events import TransactionTerminated as _Terminated
 from vacant.sip.fields import MAGIC_COOKIE, Via
 from vacant.sip.headers import Headers, split_commas
@@ -290,6 +283,7 @@ class SipEndpoint:
         ):
             # Armed before the transaction's Timer L, so at the same deadline it fires first.
             request = server.request
+            assert request is not None  # released only when Confirmed
             key = (request.call_id, server.local_tag, request.from_.tag, request.cseq.number)
             self._retransmissions[key] = _Retransmission(self, key, server, data)
         server.respond(data, status)
@@ -495,6 +489,7 @@ class SipEndpoint:
         if key is not None:
             self._register(tx, (self._server, key))
         elif key_2543 is not None:
+            tx.rfc2543 = True
             self._register(tx, (self._server_2543, key_2543))
         else:
             self._register(tx)
@@ -522,8 +517,8 @@ class SipEndpoint:
         if key is None:
             return None
         tx = self._server_2543.get(key)
-        if tx is None or str(request.uri) != str(tx.request.uri):
-            return None
+        if tx is None or tx.request is None or str(request.uri) != str(tx.request.uri):
+            return None  # (every transaction in this index keeps its request: ``release``)
         try:
             tag = request.to.tag
             expected = tx.to_tag if request.method == "ACK" else tx.request.to.tag

@@ -1,4 +1,5 @@
-"""Building the response to a request (RFC 3261 §8.2.6), parsed or not.
+"""Building the response to a request (RFC 3261 §8.2.6), parsed or not, and the ACK for a
+non-2xx response (§17.1.1.3).
 
 ``make_response`` answers a parsed request. ``reply_to_unparseable`` answers the octets of a
 request that ``parse_message`` refused with a status hint: it reads what it can of the header
@@ -146,3 +147,25 @@ def _tolerant_fields(text: str, max_headers: int) -> Headers:
     for name, *parts in fields:
         headers.add(name, " ".join(part for part in parts if part))
     return headers
+
+
+def build_ack(invite: Request, response: Response) -> bytes:
+    """The ACK for a 300-699 response to ``invite`` (§17.1.1.3).
+
+    Request-URI, Call-ID, From and the CSeq number are the INVITE's, To is the response's (with
+    its tag), the single Via is the INVITE's top Via, and Route is copied from the INVITE.
+    """
+    headers = invite.headers
+    lines = [f"ACK {invite.uri} SIP/2.0", f"Via: {headers.first_value('via')}"]
+    lines += [f"Route: {route}" for route in headers.get_all("route")]
+    lines += [
+        "Max-Forwards: 70",
+        f"From: {headers.get('from')}",
+        f"To: {response.headers.get('to')}",
+        f"Call-ID: {headers.get('call-id')}",
+        f"CSeq: {invite.cseq.number} ACK",
+        "Content-Length: 0",
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape")

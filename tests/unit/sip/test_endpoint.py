@@ -210,8 +210,8 @@ def test_ack_for_a_non_2xx_response_is_absorbed_and_confirms_rfc3261_17_2_1(
     tx = ep.transaction(event.tx_id)
     assert tx is not None
     assert tx.state is TxState.CONFIRMED
-    assert tx.request.headers.views == {}  # kept for Timer I as text: no parsed views
-    assert tx.request.from_.tag is not None  # which are made again on demand
+    # Absorbing is all that is left: the request and the response are let go (``release``).
+    assert (tx.request, tx.last_response) == (None, None)
     assert drain(ep) == []
     ep.receive(req("ACK", to_tag="whatever"), SRC, 0.2)  # retransmitted ACK: absorbed too
     assert (drain(ep), wire(ep)) == ([], [])
@@ -775,11 +775,19 @@ def test_rfc2543_ack_matches_by_the_to_tag_of_our_response_rfc3261_17_2_3(
     wire(ep)
     ep.receive(req("ACK", branch="1234abcd", to_tag="not-ours"), SRC, 0.2)
     only(ep, AckReceived)  # does not match: handed over as an ACK for a 2xx
-    ep.receive(req("ACK", branch="1234abcd", to_tag=ep.local_tag(event.tx_id)), SRC, 0.3)
+    ack = req("ACK", branch="1234abcd", to_tag=ep.local_tag(event.tx_id))
+    ep.receive(ack, SRC, 0.3)
     assert drain(ep) == []
     tx = ep.transaction(event.tx_id)
     assert tx is not None
     assert tx.state is TxState.CONFIRMED
+    # Confirmed, it keeps the request these rules read (its typed views go), so a
+    # retransmitted ACK is still matched and absorbed, not passed up.
+    assert tx.request is not None
+    assert tx.request.headers.views == {}
+    assert tx.last_response is None
+    ep.receive(ack, SRC, 0.4)
+    assert (drain(ep), wire(ep)) == ([], [])
 
 
 def test_rfc2543_request_with_another_request_uri_is_not_a_retransmission_rfc3261_17_2_3(

@@ -24,6 +24,7 @@ from vacant.sip.events import (
     TxId,
 )
 from vacant.sip.message import Request, Response, parse_message
+from vacant.sip.reply import build_ack
 from vacant.sip.timers import TimerConfig
 from vacant.sip.transaction import (
     INVITE_CLIENT,
@@ -39,7 +40,6 @@ from vacant.sip.transaction import (
     TxInput,
     TxKind,
     TxState,
-    build_ack,
 )
 
 PEER = Address("192.0.2.10", 5060)
@@ -186,8 +186,9 @@ def check_effect(name: str, host: FakeHost, tx: Transaction, interval: float) ->
             assert host.absorbed_count
         case "discard":
             assert host.sent == []
-        case "drop_views":
-            assert tx.request.headers.views == {}
+        case "release":
+            assert isinstance(tx, ServerTransaction)
+            assert (tx.request, tx.last_response) == (None, None)
         case "double_timer_a":
             assert host.armed[TxInput.TIMER_A] == 2 * interval
         case "backoff_timer_e":
@@ -372,6 +373,24 @@ def test_response_to_a_request_with_a_to_tag_keeps_that_tag_rfc3261_12_2_2() -> 
 def test_response_bytes_refuse_header_injection() -> None:
     with pytest.raises(ValueError, match="CR or LF"):
         server(FakeHost()).response_bytes(404, headers=(("Warning", "x\r\nVia: evil"),))
+
+
+def test_confirmed_invite_server_lets_go_of_its_request_and_takes_no_response_rfc3261_17_2_1() -> (
+    None
+):
+    """§17.2.1: in Confirmed only ACKs and INVITEs are absorbed until Timer I, so nothing
+    needs the request (matching is by branch, §17.2.3) or the response any more."""
+    host = FakeHost()
+    tx = server(host)
+    tx.start()
+    tx.respond(tx.response_bytes(404), 404)
+    tx.receive_request(request("ACK"))
+    assert tx.state is TxState.CONFIRMED
+    assert (tx.request, tx.last_response, tx.outgoing) == (None, None, b"")
+    tx.receive_request(request("ACK"))  # a retransmitted ACK: absorbed without them
+    assert host.absorbed_count == 2
+    with pytest.raises(LocalProtocolError, match="Confirmed> sends no more responses"):
+        tx.response_bytes(200)
 
 
 def test_ack_for_a_non_2xx_response_follows_rfc3261_17_1_1_3() -> None:
