@@ -57,6 +57,29 @@ def test_writer_batches_records_and_drains_at_stop(engine: Engine) -> None:
         assert len(list_calls(s, limit=1000)) == 26
 
 
+def test_busy_writer_writes_full_batches_and_leaves_the_rest_for_the_next(engine: Engine) -> None:
+    """Records that arrive while a batch is written wait for the next one (or the interval),
+    rather than each remainder taking a transaction and a commit of its own."""
+    writer = CdrWriter(engine, batch=10, interval=2.0)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(writer.run(stop))
+        for n in range(25):
+            writer.record(_record(n))
+        for _ in range(100):
+            if writer.written == 20:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the remainder is not written in the meantime
+        assert (writer.written, writer.pending) == (20, 5)
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+    assert (writer.written, writer.pending) == (25, 0)
+
+
 def test_writer_keeps_records_while_the_store_fails_and_bounds_memory(tmp_path: Path) -> None:
     broken = make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no calls table
     try:

@@ -1,9 +1,12 @@
 """Call records written in batches, off the call path.
 
 The call handler appends a record to a bounded buffer (no I/O); a task of the server writes
-the buffer to the store every ``interval`` seconds, or sooner when a batch fills, in a worker
-thread. If the store is down the records wait (bounded: past ``max_buffer`` the oldest are
-dropped and counted) and the next round tries again. ``drain`` writes what is left at stop.
+a batch as soon as one is full, and whatever is buffered when ``interval`` seconds pass without
+one, in a worker thread. A busy server thus writes full batches only: the records that come in
+while one is written wait for the next, rather than going in a small write of their own (each
+write is a transaction and a commit, about 0.5 ms of CPU whatever its size, on the core the
+calls need). If the store is down the records wait (bounded: past ``max_buffer`` the oldest are
+dropped and counted) and the next round tries again. At stop everything left is written.
 """
 
 from __future__ import annotations
@@ -53,26 +56,30 @@ class CdrWriter:
         return len(self._buffer)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Write batches until ``stop`` is set, then write what is left."""
+        """Write full batches, and everything every ``interval``, until ``stop`` is set; then
+        write what is left."""
         while not stop.is_set():
             try:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             except TimeoutError:
-                pass
-            self._wake.clear()
-            await self.flush()
+                await self.flush()
+            else:
+                self._wake.clear()
+                await self.flush(full_batches=True)
         await self.flush()
 
-    async def flush(self) -> None:
-        while self._buffer:
-            records = [self._buffer.popleft() for _ in range(min(self.batch, len(self._buffer)))]
+    async def flush(self, *, full_batches: bool = False) -> None:
+        """Write the buffer in batches; ``full_batches``: only while a whole one is there."""
+        buffer = self._buffer
+        while len(buffer) >= (self.batch if full_batches else 1):
+            records = [buffer.popleft() for _ in range(min(self.batch, len(buffer)))]
             try:
                 await asyncio.to_thread(self._write, records)
             except SQLAlchemyError as exc:
                 self.failures += 1
                 log.warning("writing %d call records failed, will retry: %s", len(records), exc)
-                self._buffer.extendleft(reversed(records))
+                buffer.extendleft(reversed(records))
                 return
             self.written += len(records)
 
