@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from sqlalchemy import Engine
 from vacant.cli.commands.calls import parse_since
 from vacant.cli.main import main
 from vacant.errors import ValidationError
-from vacant.service.cdr import CdrWriter
+from vacant.service.cdr import WRITER_NICE, CdrWriter
 from vacant.store.calls import (
     MAX_FIELD,
     MAX_OUTCOME,
@@ -78,6 +81,24 @@ def test_busy_writer_writes_full_batches_and_leaves_the_rest_for_the_next(engine
 
     asyncio.run(scenario())
     assert (writer.written, writer.pending) == (25, 0)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_writer_thread_yields_the_core_to_the_calls(engine: Engine) -> None:
+    """The records are written by a thread of their own at WRITER_NICE; the rest of the
+    process keeps its priority."""
+    main_thread = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, main_thread)
+    writer = CdrWriter(engine)
+    writer.record(_record(1))
+    asyncio.run(writer.flush())
+    assert writer.written == 1
+    writers = [t for t in threading.enumerate() if t.name.startswith("vacant-cdr")]
+    assert writers
+    for thread in writers:
+        assert thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == max(before, WRITER_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, main_thread) == before
 
 
 def test_writer_keeps_records_while_the_store_fails_and_bounds_memory(tmp_path: Path) -> None:

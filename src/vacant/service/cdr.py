@@ -7,13 +7,19 @@ while one is written wait for the next, rather than going in a small write of th
 write is a transaction and a commit, about 0.5 ms of CPU whatever its size, on the core the
 calls need). If the store is down the records wait (bounded: past ``max_buffer`` the oldest are
 dropped and counted) and the next round tries again. At stop everything left is written.
+
+The worker thread is the writer's own, at a lower CPU priority than the calls (``WRITER_NICE``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +28,14 @@ from vacant.store.calls import CallRecord, add_calls
 from vacant.store.engine import session_scope
 
 log = logging.getLogger(__name__)
+
+#: The writer thread's nice value (on Linux a thread's own attribute, setpriority(2)). Calls and
+#: records share the server's core: when both are ready to run, the kernel now runs the event
+#: loop first (weights 1024 and 110: a busy core still gives the writer a tenth, more than its
+#: 5 us per record takes at full rate), instead of leaving it waiting behind a batch of 1,000
+#: for milliseconds. One-step runs at 12,000 calls/s: p99 7.1-20 ms before; after, 4.9-5.2 ms
+#: in four of six, 8.4-9.5 in two (nice 19, a seventh of that share, did no better: 4.3-6.0).
+WRITER_NICE = 10
 
 
 class CdrWriter:
@@ -41,6 +55,9 @@ class CdrWriter:
         self.written = 0
         self.dropped = 0
         self.failures = 0
+        self._executor = ThreadPoolExecutor(
+            1, thread_name_prefix="vacant-cdr", initializer=_lower_priority
+        )
 
     def record(self, record: CallRecord) -> None:
         """Called on the call path: O(1), never blocks."""
@@ -68,14 +85,15 @@ class CdrWriter:
                 self._wake.clear()
                 await self.flush(full_batches=True)
         await self.flush()
+        self._executor.shutdown()
 
     async def flush(self, *, full_batches: bool = False) -> None:
         """Write the buffer in batches; ``full_batches``: only while a whole one is there."""
-        buffer = self._buffer
+        buffer, loop = self._buffer, asyncio.get_running_loop()
         while len(buffer) >= (self.batch if full_batches else 1):
             records = [buffer.popleft() for _ in range(min(self.batch, len(buffer)))]
             try:
-                await asyncio.to_thread(self._write, records)
+                await loop.run_in_executor(self._executor, self._write, records)
             except SQLAlchemyError as exc:
                 self.failures += 1
                 log.warning("writing %d call records failed, will retry: %s", len(records), exc)
@@ -86,3 +104,11 @@ class CdrWriter:
     def _write(self, records: list[CallRecord]) -> None:
         with session_scope(self.engine) as s:
             add_calls(s, records)
+
+
+def _lower_priority() -> None:
+    """Run the calling thread at ``WRITER_NICE``, or lower if the process already is."""
+    if sys.platform == "linux":  # elsewhere a thread id is no process id to setpriority
+        thread = threading.get_native_id()
+        nice = max(os.getpriority(os.PRIO_PROCESS, thread), WRITER_NICE)
+        os.setpriority(os.PRIO_PROCESS, thread, nice)
