@@ -75,17 +75,19 @@ class CdrWriter:
     async def run(self, stop: asyncio.Event) -> None:
         """Write full batches, and everything every ``interval``, until ``stop`` is set; then
         write what is left."""
-        while not stop.is_set():
-            try:
-                async with asyncio.timeout(self.interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                await self.flush()
-            else:
-                self._wake.clear()
-                await self.flush(full_batches=True)
-        await self.flush()
-        self._executor.shutdown()
+        try:
+            while not stop.is_set():
+                try:
+                    async with asyncio.timeout(self.interval):
+                        await self._wake.wait()
+                except TimeoutError:
+                    await self.flush()
+                else:
+                    self._wake.clear()
+                    await self.flush(full_batches=True)
+            await self.flush()
+        finally:
+            self._executor.shutdown(wait=False)  # idle, or finishing a write if cancelled
 
     async def flush(self, *, full_batches: bool = False) -> None:
         """Write the buffer in batches; ``full_batches``: only while a whole one is there."""
