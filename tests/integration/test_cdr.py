@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import sys
 import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,18 +42,27 @@ def _record(n: int, dialled: str = "sip:+4930123@vacant", minutes_ago: int = 0) 
     )  # fmt: skip
 
 
+@contextlib.asynccontextmanager
+async def _running(writer: CdrWriter) -> AsyncIterator[None]:
+    """``writer`` runs inside; it is stopped (and writes what is left) on the way out."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(writer.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def test_writer_batches_records_and_drains_at_stop(engine: Engine) -> None:
     writer = CdrWriter(engine, batch=10, interval=0.05)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        for n in range(25):
-            writer.record(_record(n))
-        await asyncio.sleep(0.2)
-        writer.record(_record(99))
-        stop.set()
-        await task
+        async with _running(writer):
+            for n in range(25):
+                writer.record(_record(n))
+            await asyncio.sleep(0.2)
+            writer.record(_record(99))
 
     asyncio.run(scenario())
     assert writer.written == 26
@@ -66,18 +77,15 @@ def test_busy_writer_writes_full_batches_and_leaves_the_rest_for_the_next(engine
     writer = CdrWriter(engine, batch=10, interval=2.0)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        for n in range(25):
-            writer.record(_record(n))
-        for _ in range(100):
-            if writer.written == 20:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)  # the remainder is not written in the meantime
-        assert (writer.written, writer.pending) == (20, 5)
-        stop.set()
-        await task
+        async with _running(writer):
+            for n in range(25):
+                writer.record(_record(n))
+            for _ in range(100):
+                if writer.written == 20:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # the remainder is not written in the meantime
+            assert (writer.written, writer.pending) == (20, 5)
 
     asyncio.run(scenario())
     assert (writer.written, writer.pending) == (25, 0)
