@@ -109,6 +109,20 @@ def test_writer_thread_yields_the_core_to_the_calls(engine: Engine) -> None:
     assert os.getpriority(os.PRIO_PROCESS, main_thread) == before
 
 
+def test_writer_writes_when_the_system_refuses_a_lower_priority(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    writer = CdrWriter(engine)
+    writer.record(_record(1))
+    asyncio.run(writer.flush())
+    assert writer.written == 1
+    assert (sys.platform != "linux") or "usual CPU priority" in caplog.text
+
+
 def test_writer_keeps_records_while_the_store_fails_and_bounds_memory(tmp_path: Path) -> None:
     broken = make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no calls table
     try:

@@ -109,8 +109,13 @@ class CdrWriter:
 
 
 def _lower_priority() -> None:
-    """Run the calling thread at ``WRITER_NICE``, or lower if the process already is."""
+    """Run the calling thread at ``WRITER_NICE``, or lower if the process already is. Where the
+    system refuses (a sandbox's syscall filter), the records are written at the usual priority:
+    an initializer that raised would leave the executor unable to run anything."""
     if sys.platform == "linux":  # elsewhere a thread id is no process id to setpriority
         thread = threading.get_native_id()
-        nice = max(os.getpriority(os.PRIO_PROCESS, thread), WRITER_NICE)
-        os.setpriority(os.PRIO_PROCESS, thread, nice)
+        try:
+            nice = max(os.getpriority(os.PRIO_PROCESS, thread), WRITER_NICE)
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+        except OSError as exc:
+            log.warning("call records written at the usual CPU priority: %s", exc)
