@@ -625,6 +625,8 @@ def find_rate(
         else:
             failed = step
             break
+    if best is None and search.start >= search.ceiling:
+        return None  # ``--rate``: one step, no search below it
     low = 0 if best is None else best.rate
     while failed.rate - low > max(search.resolution * max(low, 1), 100):
         rate = _round((low + failed.rate) // 2)

@@ -90,21 +90,66 @@ def test_busy_writer_writes_full_batches_and_leaves_the_rest_for_the_next(engine
     assert (writer.written, writer.pending) == (25, 0)
 
 
-def test_writer_thread_yields_the_core_to_the_calls(engine: Engine) -> None:
-    """The records are written by a thread of their own at WRITER_NICE; the rest of the
-    process keeps its priority (a thread's own nice value: Linux, where vacant runs)."""
-    main_thread = threading.get_native_id()
-    before = os.getpriority(os.PRIO_PROCESS, main_thread)
-    writer = CdrWriter(engine)
-    writer.record(_record(1))
+def _writing_threads(writer: CdrWriter, records: int) -> list[int]:
+    """Record ``records`` records and flush them; the native id of the thread of each write."""
+    threads: list[int] = []
+    write = writer._write
+
+    def noting(batch: list[CallRecord]) -> None:
+        threads.append(threading.get_native_id())
+        write(batch)
+
+    writer._write = noting  # type: ignore[method-assign]
+    for n in range(records):
+        writer.record(_record(n))
     asyncio.run(writer.flush())
-    assert writer.written == 1
-    writers = [t for t in threading.enumerate() if t.name.startswith("vacant-cdr")]
-    assert writers
-    for thread in writers:
-        assert thread.native_id is not None
-        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == max(before, WRITER_NICE)
-    assert os.getpriority(os.PRIO_PROCESS, main_thread) == before
+    assert writer.written == records
+    return threads
+
+
+def test_writer_thread_runs_only_when_the_calls_leave_the_core(engine: Engine) -> None:
+    """Batches are written by a thread in the idle scheduling class (sched(7), per thread on
+    Linux, where vacant runs); the rest of the process keeps its class and priority."""
+    main_thread = threading.get_native_id()
+    policy, nice = os.sched_getscheduler(main_thread), os.getpriority(os.PRIO_PROCESS, main_thread)
+    writer = CdrWriter(engine, batch=10)
+    threads = _writing_threads(writer, 25)
+    assert len(threads) == 3
+    assert len(set(threads)) == 1
+    assert main_thread not in threads
+    assert os.sched_getscheduler(threads[0]) == os.SCHED_IDLE
+    assert (writer.caught_up, writer.pending) == (0, 0)
+    assert os.sched_getscheduler(main_thread) == policy
+    assert os.getpriority(os.PRIO_PROCESS, main_thread) == nice
+
+
+def test_writer_behind_catches_up_on_a_thread_at_writer_nice(engine: Engine) -> None:
+    """Past ``catch_up`` records pending (a core too busy to leave the idle thread any time),
+    batches go to a thread at WRITER_NICE, which a busy core still gives a share."""
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    writer = CdrWriter(engine, batch=10, catch_up=20)
+    threads = _writing_threads(writer, 45)  # 45, 35 and 25 pending: behind; then 15 and 5
+    assert writer.caught_up == 3
+    catch_up, idle = threads[0], threads[-1]
+    assert threads == [catch_up] * 3 + [idle] * 2
+    assert catch_up != idle
+    assert os.sched_getscheduler(catch_up) == os.SCHED_OTHER
+    assert os.getpriority(os.PRIO_PROCESS, catch_up) == max(before, WRITER_NICE)
+    assert os.sched_getscheduler(idle) == os.SCHED_IDLE
+
+
+def test_writer_writes_when_the_system_refuses_the_idle_class(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    threads = _writing_threads(CdrWriter(engine), 1)
+    assert "not when idle" in caplog.text
+    assert os.sched_getscheduler(threads[0]) == os.SCHED_OTHER
+    assert os.getpriority(os.PRIO_PROCESS, threads[0]) == max(before, WRITER_NICE)
 
 
 def test_writer_writes_when_the_system_refuses_a_lower_priority(
@@ -113,12 +158,11 @@ def test_writer_writes_when_the_system_refuses_a_lower_priority(
     def refuse(*_: object) -> None:
         raise PermissionError(1, "Operation not permitted")
 
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
     monkeypatch.setattr(os, "setpriority", refuse)
-    writer = CdrWriter(engine)
-    writer.record(_record(1))
-    asyncio.run(writer.flush())
-    assert writer.written == 1
-    assert "usual CPU priority" in caplog.text
+    _writing_threads(CdrWriter(engine), 1)  # the idle thread, at the usual priority
+    _writing_threads(CdrWriter(engine, catch_up=0), 1)  # the catch-up thread, likewise
+    assert caplog.text.count("usual CPU priority") == 2
 
 
 def test_writer_keeps_records_while_the_store_fails_and_bounds_memory(tmp_path: Path) -> None:

@@ -121,6 +121,9 @@ def test_unassigned_number_gets_404_with_q850_reason(
     )
     assert result.ok, result.output
     assert 'decision="not-found",status="404"} 5.0' in _metrics(server)
+    # An idle server writes its records when the interval passes, never at catch-up priority.
+    assert _metric(server, "vacant_cdr_catch_up_batches_total") == 0
+    assert _metric(server, "vacant_cdr_pending") <= 5
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])

@@ -94,6 +94,14 @@ class ServerCollector(Collector):
             value=app.cdr.dropped,
         )
         yield GaugeMetricFamily(
+            "vacant_cdr_pending", "call records waiting to be written", value=app.cdr.pending
+        )
+        yield CounterMetricFamily(
+            "vacant_cdr_catch_up_batches",
+            "batches of call records written at the catch-up priority (the core was too busy)",
+            value=app.cdr.caught_up,
+        )
+        yield GaugeMetricFamily(
             "vacant_config_version",
             "configuration version of the routing snapshot",
             value=app.version,
