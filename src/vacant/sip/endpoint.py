@@ -552,8 +552,8 @@ class SipEndpoint:
         port = via.port or _DEFAULT_PORT
         if maddr is not None:
             return Address(maddr, port, source.transport)
-        if rport:
-            return source  # RFC 3581 §4: back to the source address and port
+        if rport or port == source.port:
+            return source  # RFC 3581 §4: back to the source address and port (or the same)
         return Address(source.host, port, source.transport)
 
     def _reject(

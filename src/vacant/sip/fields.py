@@ -5,8 +5,8 @@ Every ``parse`` takes one field value (one element of a list header) and raises 
 parses back to an equal value. Messages cache the views they hand out (``Message.top_via``, ...).
 """
 
-from dataclasses import dataclass, replace
-from typing import Final, Self
+from dataclasses import dataclass
+from typing import Final
 
 from vacant.errors import ParseError
 from vacant.sip import grammar
@@ -27,6 +27,11 @@ from vacant.sip.uri import (
 MAGIC_COOKIE: Final = "z9hG4bK"
 _MAX_CSEQ: Final = 2**32 - 1  # §8.1.1.5: "expressible as a 32-bit unsigned integer"
 _MAX_HOPS: Final = 255  # §20.22: "an integer in the range 0-255"
+# Content-Type values as calls carry them, and what ``parse_media_type`` makes of them.
+_MEDIA_TYPES: Final[dict[str, str]] = {
+    text: text.lower()
+    for text in ("application/sdp", "application/SDP", "message/sipfrag", "text/plain")
+}
 
 
 def _fail(what: str, text: str) -> ParseError:
@@ -129,7 +134,7 @@ class Via:
         self.protocol = protocol
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "Via":
         """Parse one via-parm, checking the parameters RFC 3261 and RFC 3581 give meaning to.
 
         Raises:
@@ -151,7 +156,7 @@ class Via:
         params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
         for key, value in params.items:
             _check_via_param(key.lower(), value, text)
-        via = cls(transport=transport, host=host, port=port, params=params, protocol=protocol)
+        via = Via(transport=transport, host=host, port=port, params=params, protocol=protocol)
         return via
 
     def __str__(self) -> str:
@@ -195,7 +200,7 @@ class Via:
 
     def with_params(self, params: Params) -> "Via":
         """A copy with ``params`` (the endpoint's received and rport, §18.2.1, RFC 3581 §4)."""
-        via = type(self)(
+        via = Via(
             transport=self.transport,
             host=self.host,
             port=self.port,
@@ -259,7 +264,7 @@ class NameAddr:
         self.params = params
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "NameAddr":
         """Parse ``( name-addr / addr-spec ) *( SEMI generic-param )`` (§20.10, §20.20, §20.39).
 
         For an addr-spec written without ``<>``, parameters after it belong to the header field,
@@ -272,7 +277,7 @@ class NameAddr:
         plain = grammar.PLAIN_NAME_ADDR.fullmatch(text)
         if plain is not None:
             display, uri_text, params_text = plain.groups()
-            name_addr = cls(
+            name_addr = NameAddr(
                 uri=parse_uri(uri_text), display_name=display, params=_plain_params(params_text)
             )
             return name_addr
@@ -293,7 +298,7 @@ class NameAddr:
                 uri_text = uri_text.rstrip(grammar.WSP)
                 if "?" in uri_text:
                     raise _fail("addr-spec (needs <> around a URI with headers)", text)
-                return cls(uri=parse_uri(uri_text), params=parse_params(text, len(uri_text)))
+                return NameAddr(uri=parse_uri(uri_text), params=parse_params(text, len(uri_text)))
             tokens = text[:open_at].rstrip(grammar.WSP)
             if tokens:
                 if grammar.DISPLAY_TOKENS.fullmatch(tokens) is None:
@@ -303,7 +308,7 @@ class NameAddr:
         if close_at < 0:
             raise _fail("name-addr", text)
         uri = parse_uri(text[open_at + 1 : close_at])
-        return cls(uri=uri, display_name=display, params=parse_params(text, close_at + 1))
+        return NameAddr(uri=uri, display_name=display, params=parse_params(text, close_at + 1))
 
     def __str__(self) -> str:
         name = "" if self.display_name is None else grammar.quote(self.display_name) + " "
@@ -316,7 +321,9 @@ class NameAddr:
 
     def with_tag(self, tag: str) -> "NameAddr":
         """A copy with ``tag`` set."""
-        return replace(self, params=self.params.replace("tag", tag))
+        return NameAddr(
+            uri=self.uri, display_name=self.display_name, params=self.params.replace("tag", tag)
+        )
 
     @property
     def sip_uri(self) -> SipUri | None:
@@ -336,7 +343,7 @@ class CSeq:
         self.method = method
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "CSeq":
         """Parse ``1*DIGIT LWS Method``; the number must fit in 32 bits (§8.1.1.5).
 
         Raises:
@@ -346,7 +353,7 @@ class CSeq:
         if match is None:
             raise _fail("CSeq", text)
         number, method = match.groups()
-        cseq = cls(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
+        cseq = CSeq(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
         return cseq
 
     def __str__(self) -> str:
@@ -390,6 +397,9 @@ def parse_media_type(text: str) -> str:
     Raises:
         ParseError: not ``token "/" token``, or a malformed parameter.
     """
+    known = _MEDIA_TYPES.get(text)
+    if known is not None:
+        return known
     match = grammar.MEDIA_RANGE.match(text)
     if match is None or "*" in match.groups():
         raise _fail("media type", text)

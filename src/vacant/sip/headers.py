@@ -11,7 +11,7 @@ round-trip exactly through ``serialize()``. Names keep their spelling (``MaX-fOr
 """
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from vacant.errors import ParseError
@@ -90,8 +90,9 @@ _COMMON_NAMES: Final = (
 )
 
 # Exact spellings seen on the wire, mapped to their key: saves lower() and two lookups per field,
-# and the parser need not check that such a name is a token.
-KNOWN_SPELLINGS: Final[Mapping[str, str]] = {
+# and the parser need not check that such a name is a token. Never modified (a ``dict``, not a
+# ``Mapping``, so that compiled lookups are direct).
+KNOWN_SPELLINGS: Final[dict[str, str]] = {
     **{name: name.lower() for name in _COMMON_NAMES},
     **{name.lower(): name.lower() for name in _COMMON_NAMES},
     **COMPACT_FORMS,
@@ -191,7 +192,7 @@ class Headers:
     @classmethod
     def from_parsed(cls, keys: list[str], names: list[str], values: list[str]) -> "Headers":
         """Adopt lists the parser built (keys from ``header_key``); no checks, no copies."""
-        headers = cls()
+        headers = Headers()
         headers._keys, headers._names, headers._values = keys, names, values
         return headers
 

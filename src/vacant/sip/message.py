@@ -425,16 +425,25 @@ def _parse_fields(text: str, hint: int | None, limits: Limits) -> Headers:
     """Split the header section (after the start line) into fields, unfolding (§7.3.1)."""
     if not text:
         return Headers.from_parsed([], [], [])
-    # The common case runs as comprehensions: every name a known spelling (so a token, and no
-    # line starts with SP or HTAB, so nothing is folded), every line with a colon, few fields.
+    # The common case, in one pass: every name a known spelling (so a token, and no line starts
+    # with SP or HTAB, so nothing is folded), every line with a colon, few fields. (A plain
+    # loop: compiled, it spends half the time of comprehensions zipped into columns.)
     lines = text.split("\r\n")
-    spelled, colons, raw = zip(*[line.partition(":") for line in lines], strict=True)
-    names = list(spelled)
-    keys = list(map(KNOWN_SPELLINGS.get, names))
-    if None in keys or "" in colons or len(lines) > limits.max_headers:
+    if len(lines) > limits.max_headers:
         return _parse_any_fields(text, hint, limits)
-    wsp = grammar.WSP
-    return Headers.from_parsed(cast(list[str], keys), names, [value.strip(wsp) for value in raw])
+    known, wsp = KNOWN_SPELLINGS, grammar.WSP
+    keys: list[str] = []
+    names: list[str] = []
+    values: list[str] = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        key = known.get(name)
+        if key is None or not colon:
+            return _parse_any_fields(text, hint, limits)
+        keys.append(key)
+        names.append(name)
+        values.append(value.strip(wsp))
+    return Headers.from_parsed(keys, names, values)
 
 
 def _parse_any_fields(text: str, hint: int | None, limits: Limits) -> Headers:

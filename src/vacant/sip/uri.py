@@ -13,7 +13,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Self
+from typing import Final
 from urllib.parse import quote, unquote
 
 from vacant.errors import ParseError
@@ -121,9 +121,22 @@ EMPTY_PARAMS: Final = Params()
 def parse_host(text: str) -> str:
     """Check a ``host`` (§25.1: hostname / IPv4address / IPv6reference) and return it unbracketed.
 
+    Hosts repeat (a server hears from few peers): the last ``_HOSTS_MAX`` good ones are kept.
+
     Raises:
         ParseError: the text is not a host.
     """
+    host = _HOSTS.get(text)
+    if host is None:
+        host = _parse_host(text)
+        if len(text) <= _PARSED_TEXT_MAX:
+            if len(_HOSTS) >= _HOSTS_MAX:
+                _HOSTS.clear()
+            _HOSTS[text] = host
+    return host
+
+
+def _parse_host(text: str) -> str:
     if text.startswith("["):
         if not text.endswith("]") or not is_ipv6(text[1:-1]):
             raise _fail("IPv6 reference", text)
@@ -237,7 +250,7 @@ class SipUri:
         self.headers = headers
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "SipUri":
         """Parse ``SIP-URI`` / ``SIPS-URI`` (§25.1); the scheme is case-insensitive.
 
         Raises:
@@ -270,7 +283,7 @@ class SipUri:
             user, password = _unescape_optional(user), _unescape_optional(password)
             params = [(_unescape(n), _unescape_optional(v)) for n, v in params]
             headers = [(_unescape(n), _unescape(v)) for n, v in headers]
-        uri = cls(
+        uri = SipUri(
             scheme=scheme,
             user=user,
             password=password,
@@ -330,7 +343,7 @@ class TelUri:
         self.params = params
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "TelUri":
         """Parse ``telephoneURI`` (RFC 3966 §3); the scheme is case-insensitive.
 
         A local number without ``phone-context`` is accepted, though RFC 3966 §5.1.5 requires
@@ -347,7 +360,7 @@ class TelUri:
         if pattern.fullmatch(number) is None:
             raise _fail("tel URI number", text)
         params = _tel_params(params_text) if semi else EMPTY_PARAMS
-        return cls(number=number, params=params)
+        return TelUri(number=number, params=params)
 
     def __str__(self) -> str:
         return f"tel:{self.number}{_format_params(self.params)}"
@@ -385,7 +398,7 @@ class AbsoluteUri:
         self.opaque = opaque
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str) -> "AbsoluteUri":
         """Parse ``absoluteURI``: a scheme, ":", then uric characters only.
 
         Raises:
@@ -396,7 +409,7 @@ class AbsoluteUri:
             raise _fail("URI", text)
         if grammar.URIC.fullmatch(rest) is None:
             raise _fail("URI", text)
-        return cls(scheme=scheme.lower(), opaque=rest)
+        return AbsoluteUri(scheme=scheme.lower(), opaque=rest)
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.opaque}"
@@ -411,6 +424,9 @@ Uri = SipUri | TelUri | AbsoluteUri
 _PARSED: Final[dict[str, Uri]] = {}
 _PARSED_MAX: Final = 2048
 _PARSED_TEXT_MAX: Final = 256
+#: Hosts ``parse_host`` accepted lately, unbracketed (cleared when full, as ``_PARSED``).
+_HOSTS: Final[dict[str, str]] = {}
+_HOSTS_MAX: Final = 1024
 
 
 def parse_uri(text: str) -> Uri:

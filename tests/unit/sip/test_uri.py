@@ -246,6 +246,20 @@ def test_parsed_uris_are_shared_values_and_the_cache_of_them_stays_bounded() -> 
     assert long not in uri._PARSED
 
 
+def test_accepted_hosts_are_remembered_boundedly_and_bad_ones_never() -> None:
+    assert parse_host("[2001:db8::7]") == "2001:db8::7"
+    assert uri._HOSTS["[2001:db8::7]"] == "2001:db8::7"
+    for n in range(uri._HOSTS_MAX + 1):
+        assert parse_host(f"h{n}.cache.example") == f"h{n}.cache.example"
+    assert len(uri._HOSTS) <= uri._HOSTS_MAX
+    long = f"{'a' * uri._PARSED_TEXT_MAX}.example"
+    assert parse_host(long) == long
+    assert long not in uri._HOSTS
+    with pytest.raises(ParseError):
+        parse_host("bad_host")
+    assert "bad_host" not in uri._HOSTS
+
+
 def test_params_lookup_is_case_insensitive_and_distinguishes_flags() -> None:
     # §7.3.1: parameter names are case-insensitive.
     params = Params((("Transport", "udp"), ("lr", None)))
