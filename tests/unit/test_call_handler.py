@@ -100,6 +100,17 @@ def test_invite_decision_maps_to_the_sip_answer(
     assert harness.handler.in_progress == 0
 
 
+@pytest.mark.parametrize("user", ["+14255551001", "%2B14255551001", "+1-425-555-1001"])
+def test_the_dialled_number_is_read_from_the_request_uri_however_written(user: str) -> None:
+    """A bare number in the user part is decided from it as parsed (escapes undone); one with
+    visual separators (RFC 3966 §5.1.1) through parse_dialled: the same number either way."""
+    harness = Harness()
+    assert harness.send("INVITE", user).headers.get("Contact") == "<sip:alice@example.com>"
+    (record,) = harness.records
+    assert (record.normalised, record.decision) == ("+14255551001", "assigned")
+    assert record.dialled == f"sip:{user.replace('%2B', '+')}@vacant.example.com"
+
+
 def test_auto_attendant_without_domain_redirects_to_the_tel_uri() -> None:
     answer = Harness().send("INVITE", "+14255552500")
     assert answer.headers.get("Contact") == "<tel:+14255550100>"

@@ -26,6 +26,9 @@ _RANGE_BOUND = re.compile(r"(?:tel:)?(\+?)([1-9][0-9]{0,17})(?:;ext=([1-9][0-9]{
 #: typed by people (never inside a URI).
 _VISUAL_SEPARATORS = str.maketrans("", "", "-.() ")
 _DIALLED = re.compile(r"(\+?)([0-9]{1,32})")
+#: Whether a dialled number is already in canonical form (``+`` and digits, or digits), as most
+#: Request-URIs give it after the SBC: then it is what :func:`parse_dialled` would read from it.
+is_canonical = re.compile(r"\+?[0-9]{1,32}").fullmatch
 _EXT = re.compile(r"[0-9]{1,16}")
 _SIP_SCHEMES = ("sip:", "sips:")
 MAX_INPUT = 512

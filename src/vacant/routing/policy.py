@@ -40,6 +40,7 @@ from vacant.routing.numbers import (
     Number,
     compile_pattern,
     compile_translation,
+    is_canonical,
     parse_dialled,
 )
 from vacant.routing.table import (
@@ -235,10 +236,8 @@ class CompiledRule:
             ) from None
 
 
-#: A dialled number already in canonical form (``+`` and digits, or digits), as most Request-URIs
-#: give it after the SBC: read without :func:`~vacant.routing.numbers.parse_dialled`, and made
-#: through the slots like the decisions (Number's __init__ only stores its two fields).
-_canonical = re.compile(r"\+?[0-9]{1,32}").fullmatch
+#: A dialled number in canonical form is read without :func:`~vacant.routing.numbers.parse_dialled`
+#: and made through the slots like the decisions (Number's __init__ only stores its two fields).
 _new_object = object.__new__
 _set_digits = _slot(Number, "digits")
 _set_ext = _slot(Number, "ext")
@@ -353,7 +352,7 @@ class Snapshot:
         """
         if isinstance(dialled, Number):
             number = dialled
-        elif _canonical(dialled):
+        elif is_canonical(dialled):
             number = _new_object(Number)
             _set_digits(number, dialled)
             _set_ext(number, None)

@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from typing import Final, assert_never
 
 from vacant.errors import InvalidNumber, ParseError
+from vacant.routing.numbers import is_canonical
 from vacant.routing.policy import (
     AnnouncementDecision,
     Assigned,
@@ -84,7 +85,7 @@ from vacant.sip.events import (
     TxId,
 )
 from vacant.sip.message import Request
-from vacant.sip.uri import Uri, format_host, parse_uri
+from vacant.sip.uri import SipUri, Uri, format_host, parse_uri
 from vacant.sip.validate import Capabilities
 from vacant.store.calls import CallRecord
 
@@ -363,9 +364,15 @@ class CallHandler:
             self.overloaded += 1
             self._final(tx_id, request, now, now, 503, "overload", None, self._retry_after)
             return
-        dialled = str(request.uri)
+        request_uri = request.uri
+        dialled = str(request_uri)
+        # A SIP Request-URI's user part, when a bare number (what an SBC sends), is the number
+        # parse_dialled would read from ``dialled``: decided from it, without parsing again.
+        user = request_uri.user if isinstance(request_uri, SipUri) else None
         try:
-            decision = self.snapshot().decide(dialled)
+            decision = self.snapshot().decide(
+                user if user is not None and is_canonical(user) else dialled
+            )
         except InvalidNumber:
             self._final(tx_id, request, now, now, 484, "invalid-number", None, dialled=dialled)
             return

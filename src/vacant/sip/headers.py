@@ -158,7 +158,7 @@ def check_field(name: str, value: str) -> None:
     Raises:
         ValueError: the name is not a token, or the value holds CR or LF (header injection).
     """
-    if not grammar.is_token(name):
+    if name not in KNOWN_SPELLINGS and not grammar.is_token(name):  # known names are tokens
         raise ValueError(f"header name {name!r} is not a token")
     if "\r" in value or "\n" in value:
         raise ValueError(f"header {name} value holds CR or LF")
