@@ -299,7 +299,7 @@ class Request(Message):
         headers: Headers | Iterable[tuple[str, str]] = (),
         body: bytes = b"",
     ) -> None:
-        if not grammar.is_token(method):
+        if method not in _COMMON_METHODS and not grammar.is_token(method):
             raise ValueError(f"method {method!r} is not a token")
         super().__init__(headers, body)
         self.method = method
