@@ -798,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         children.stop_all()
-    report(paths, results)
+    report(paths, results, search.steps)
     print(f"load average {load_average()}, {other_jobs()}")
     if args.json:
         args.json.write_text(
@@ -814,7 +814,9 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def report(paths: list[str], results: dict[tuple[str, str], Step | None]) -> None:
+def report(
+    paths: list[str], results: dict[tuple[str, str], Step | None], steps: list[Step]
+) -> None:
     def cell(step: Step | None) -> tuple[str, str, str, str]:
         if step is None:
             return "-", "-", "-", "-"
@@ -835,12 +837,18 @@ def report(paths: list[str], results: dict[tuple[str, str], Step | None]) -> Non
         ratio = f"{v.rate / k.rate:.2f}" if v and k else "-"
         print(f"| {path} | {' | '.join(cell(v))} | {' | '.join(cell(k))} | {ratio} |")
     for path in paths:
-        v = results.get(("vacant", path))
-        if v is not None or ("vacant", path) in results:
-            met = v is not None and v.rate >= TARGET_CPS and v.p99_us <= TARGET_P99_MS * 1000
+        if ("vacant", path) in results:
+            # Met by any sustained step at the rate or above (the best rate may hold with a
+            # longer p99 than a lower one that is still at the target).
+            meeting = [
+                s for s in steps
+                if s.server == "vacant" and s.path == path and s.ok and s.rate >= TARGET_CPS
+                and s.p99_us <= TARGET_P99_MS * 1000
+            ]  # fmt: skip
+            verdict = ", ".join(f"{s.rate:,}/s p99 {s.p99_us / 1000:.2f} ms" for s in meeting)
             print(
                 f"target {path}: >= {TARGET_CPS:,} calls/s with p99 <= {TARGET_P99_MS:g} ms:"
-                f" {'met' if met else 'not met'}"
+                f" {f'met ({verdict})' if meeting else 'not met'}"
             )
 
 
