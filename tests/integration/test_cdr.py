@@ -138,13 +138,15 @@ def test_writer_behind_catches_up_on_a_thread_at_writer_nice(engine: Engine) -> 
     assert os.sched_getscheduler(idle) == os.SCHED_IDLE
 
 
+def _refuse(*_: object) -> None:
+    """What a sandbox's syscall filter does to setpriority(2) and sched_setscheduler(2)."""
+    raise PermissionError(1, "Operation not permitted")
+
+
 def test_writer_writes_when_the_system_refuses_the_idle_class(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def refuse(*_: object) -> None:
-        raise PermissionError(1, "Operation not permitted")
-
-    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    monkeypatch.setattr(os, "sched_setscheduler", _refuse)
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     threads = _writing_threads(CdrWriter(engine), 1)
     assert "not when idle" in caplog.text
@@ -155,11 +157,8 @@ def test_writer_writes_when_the_system_refuses_the_idle_class(
 def test_writer_writes_when_the_system_refuses_a_lower_priority(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def refuse(*_: object) -> None:
-        raise PermissionError(1, "Operation not permitted")
-
-    monkeypatch.setattr(os, "sched_setscheduler", refuse)
-    monkeypatch.setattr(os, "setpriority", refuse)
+    monkeypatch.setattr(os, "sched_setscheduler", _refuse)
+    monkeypatch.setattr(os, "setpriority", _refuse)
     _writing_threads(CdrWriter(engine), 1)  # the idle thread, at the usual priority
     _writing_threads(CdrWriter(engine, catch_up=0), 1)  # the catch-up thread, likewise
     assert caplog.text.count("usual CPU priority") == 2

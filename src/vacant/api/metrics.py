@@ -85,22 +85,20 @@ class ServerCollector(Collector):
             for kind, count in stats.transactions_created.items():
                 tx.add_metric([kind.name.lower()], count)
             yield tx
-        yield CounterMetricFamily(
-            "vacant_cdr_written", "call records written", value=app.cdr.written
-        )
-        yield CounterMetricFamily(
-            "vacant_cdr_dropped",
-            "call records dropped (store unavailable too long)",
-            value=app.cdr.dropped,
-        )
-        yield GaugeMetricFamily(
-            "vacant_cdr_pending", "call records waiting to be written", value=app.cdr.pending
-        )
-        yield CounterMetricFamily(
-            "vacant_cdr_catch_up_batches",
-            "batches of call records written at the catch-up priority (the core was too busy)",
-            value=app.cdr.caught_up,
-        )
+        cdr = app.cdr
+        cdr_metrics: tuple[tuple[type[CounterMetricFamily | GaugeMetricFamily], str, str, int], ...]
+        cdr_metrics = (
+            (CounterMetricFamily, "vacant_cdr_written", "call records written", cdr.written),
+            (CounterMetricFamily, "vacant_cdr_dropped",
+             "call records dropped (store unavailable too long)", cdr.dropped),
+            (GaugeMetricFamily, "vacant_cdr_pending", "call records waiting to be written",
+             cdr.pending),
+            (CounterMetricFamily, "vacant_cdr_catch_up_batches",
+             "batches of call records written at the catch-up priority (the core was too busy)",
+             cdr.caught_up),
+        )  # fmt: skip
+        for family, name, documentation, value in cdr_metrics:
+            yield family(name, documentation, value=value)
         yield GaugeMetricFamily(
             "vacant_config_version",
             "configuration version of the routing snapshot",
