@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import socket
 import statistics
 import struct
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import pylibsrtp
@@ -946,6 +948,50 @@ def test_a_blocked_event_loop_does_not_delay_the_packets(run: Runner) -> None:
             assert engine.stats.late_ticks == 0
         finally:
             await engine.close()
+
+    run(scenario())
+    peer.close()
+
+
+def _switches(thread: threading.Thread) -> int:
+    """How often ``thread`` has left the CPU (proc(5): its context switches)."""
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    return sum(int(n) for n in re.findall(r"^\w+_ctxt_switches:\s+(\d+)$", status, re.M))
+
+
+def test_the_clock_rests_while_no_stream_is_open_and_resumes_on_its_grid(run: Runner) -> None:
+    """A media thread without streams does not wake (each wake-up would take the GIL from the
+    event loop: docs/benchmarks.md, eighth round). A stream opened later plays every 20 ms with
+    the clock's count of ticks where the time says; once the last stream is closed (its BYE
+    sent) the clock rests again, and close() wakes the resting thread to stop it."""
+    peer = Peer()
+
+    async def scenario() -> None:
+        before = set(threading.enumerate())
+        engine = await _engine()
+        (media_thread,) = set(threading.enumerate()) - before
+        await asyncio.sleep(4 * TICK)  # the first tick found no stream
+        switches = _switches(media_thread)
+        await asyncio.sleep(60 * TICK)
+        assert _switches(media_thread) == switches
+        stream, done = await _play(engine, peer, FRAMES * 2)
+        elapsed = time.monotonic() - engine.slot_time(0, 0)
+        assert engine._tick_count == pytest.approx(elapsed / TICK, abs=1.5)
+        await done.wait()
+        got = peer.drain(peer.rtp)
+        gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
+        assert len(got) == 20
+        assert statistics.median(gaps) == pytest.approx(0.020, abs=0.0015)
+        stream.close()
+        await _applied()
+        assert rtp.parse_rtcp(peer.drain(peer.rtcp)[-1].data)[-1].packet_type == rtp.BYE
+        switches = _switches(media_thread)
+        await asyncio.sleep(60 * TICK)
+        assert _switches(media_thread) == switches
+        started = time.monotonic()
+        await engine.close()
+        assert time.monotonic() - started < 0.5
+        assert not media_thread.is_alive()
 
     run(scenario())
     peer.close()

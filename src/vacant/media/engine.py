@@ -24,6 +24,13 @@ sockets (never while it may still use them). What it tells call control (a promp
 media) goes back to the loop with ``call_soon_threadsafe``, and is dropped there if the stream
 was closed or played again meanwhile.
 
+**The clock rests** while no stream is open: the media thread disarms the timerfd and sleeps in
+``epoll`` until a command comes (``open()`` gives one), and the loop thread re-arms it for the
+next tick of the same grid. An idle thread that woke 200 times a second would take the GIL from
+the event loop as often, and each time the loop waits for it to run: at 17,500 calls/s on the
+SIP paths that need no media, such waits of 2-4 ms were the calls' 99th percentile
+(docs/benchmarks.md, eighth round).
+
 Inbound RTP and RTCP are read in the media thread too, from the same ``epoll``: who reads
 decides where we send (symmetric RTP latches the destination) and feeds the no-media check, so
 one thread owns all of a stream's media state and nothing is shared but the queue; and a real
@@ -70,7 +77,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Final, Literal
 
 import pylibsrtp
@@ -201,6 +208,10 @@ class MediaEngine:
         self._epoll: select.epoll | None = None
         self._readers: dict[int, Callable[[], None]] = {}  # fd -> its stream's reader
         self._stopping = False
+        # The timerfd is disarmed (no stream, no command): the loop thread re-arms it. Both
+        # threads change it under the lock, with the command queue's emptiness.
+        self._resting = False
+        self._clock_lock = threading.Lock()
         self._stopped: asyncio.Future[None] | None = None
         self._t0 = 0.0
         self._tick_count = 0
@@ -247,6 +258,7 @@ class MediaEngine:
         if thread is not None:
             assert self._stopped is not None
             self._stopping = True
+            self._wake()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._stopped), STOP_TIMEOUT)
             thread.join(0.1)
@@ -342,7 +354,34 @@ class MediaEngine:
 
     def _command(self, command: Callable[[], None]) -> None:
         """Hand ``command`` to the media side: it runs at the start of the next tick."""
-        self._commands.append(command)
+        if self._epoll is None:  # the loop's clock, which never rests
+            self._commands.append(command)
+            return
+        with self._clock_lock:
+            self._commands.append(command)
+            self._wake_locked()
+
+    def _wake(self) -> None:
+        with self._clock_lock:
+            self._wake_locked()
+
+    def _wake_locked(self) -> None:
+        """Re-arm a resting clock for the next tick of its grid (the media thread sleeps in
+        ``epoll`` meanwhile: the tick count is the loop thread's to set)."""
+        if self._resting:
+            assert self._timerfd is not None
+            tick = int((time.monotonic() - self._t0) / TICK) + 1
+            self._tick_count = tick - 1
+            _set_timer(self._timerfd, self._t0 + tick * TICK, TICK)
+            self._resting = False
+
+    def _rest(self) -> None:
+        """Disarm the clock of a media thread that has nothing to do (no stream, no command)."""
+        with self._clock_lock:
+            if not self._commands and not self._stopping:
+                assert self._timerfd is not None
+                _set_timer(self._timerfd, 0.0, 0.0)
+                self._resting = True
 
     def _apply_commands(self) -> None:
         commands = self._commands
@@ -461,6 +500,8 @@ class MediaEngine:
             for stream in finished:
                 stream._finish()
         self._housekeeping(target, target - previous)
+        if not self._live and self._epoll is not None:
+            self._rest()
 
     def _housekeeping(self, target: int, ticks: int) -> None:
         """Visit this round's next streams: a share per tick passed (``ticks``), so that every
@@ -903,12 +944,26 @@ def _timerfd(first: float, interval: float) -> int | None:
     ``interval`` seconds, absolutely; ``None`` where there is none."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = int(libc.timerfd_create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC))
+    fd = int(_libc().timerfd_create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC))
     if fd < 0:
         return None
-    spec = _Itimerspec(_timespec(interval), _timespec(first))
-    if libc.timerfd_settime(fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None) != 0:
+    try:
+        _set_timer(fd, first, interval)
+    except OSError:
         os.close(fd)
         return None
     return fd
+
+
+def _set_timer(fd: int, first: float, interval: float) -> None:
+    """Arm timerfd ``fd`` (timerfd_settime(2)) as :func:`_timerfd` says; ``first`` 0 disarms
+    it (and forgets the expirations not read)."""
+    spec = _Itimerspec(_timespec(interval), _timespec(first))
+    if _libc().timerfd_settime(fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None) != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
