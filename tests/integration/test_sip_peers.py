@@ -124,6 +124,16 @@ def test_unassigned_number_gets_404_with_q850_reason(
     # An idle server writes its records when the interval passes, never at catch-up priority.
     assert _metric(server, "vacant_cdr_catch_up_batches_total") == 0
     assert _metric(server, "vacant_cdr_pending") <= 5
+    # The worker threads (two for reloads, heartbeats and checks; one call-record writer, once
+    # it wrote) run in the idle class (sched(7)), below the event loop's thread.
+    deadline = time.monotonic() + 10
+    while _metric(server, "vacant_cdr_written_total") < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = server.process.pid
+    tasks = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    assert [os.sched_getscheduler(task) for task in tasks].count(os.SCHED_IDLE) == 3
+    assert os.sched_getscheduler(pid) == os.SCHED_OTHER
+    assert _metric(server, "vacant_worker_fallbacks_total") >= 0
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])

@@ -123,6 +123,11 @@ def _pool_metrics(app: Application) -> Iterator[Metric]:
         "heartbeats of this instance that could not be written",
         value=monitor.heartbeat_failures,
     )
+    yield CounterMetricFamily(
+        "vacant_worker_fallbacks",
+        "reloads, heartbeats and pool checks that waited for an idle core too long",
+        value=app.workers.fallbacks,
+    )
     transitions = CounterMetricFamily(
         "vacant_pool_transitions",
         "automatic-failover transitions of pools seen by this instance, by pool and new state",

@@ -44,6 +44,7 @@ from vacant.service.call import CAPABILITIES, LOOPBACK, CallHandler, CallSetting
 from vacant.service.cdr import CdrWriter
 from vacant.service.pools import InstanceSettings, PoolMonitor
 from vacant.service.prompt_cache import PromptCache
+from vacant.service.workers import IdleWorkers
 from vacant.sip.endpoint import SipEndpoint
 from vacant.sip.events import Address
 from vacant.sip.uri import format_host, parse_uri
@@ -55,6 +56,11 @@ from vacant.transport.listeners import ListenSpec
 from vacant.transport.runner import EndpointRunner
 
 log = logging.getLogger(__name__)
+
+#: How long a reload, a heartbeat or a pool check waits for an idle core before a thread at a
+#: lower nice value runs it anyway (:mod:`vacant.service.workers`): a small delay beside the
+#: 0.5 s check and the 2 s heartbeat, and a saturated core never stops them.
+WORKER_MAX_WAIT = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,9 @@ class Application:
         self._snapshot = Snapshot.build(RoutingConfig())
         self._prompts = PromptCache()
         self.cdr = CdrWriter(engine)
+        #: The configuration reloads, the heartbeat and the pool checks run here, below the
+        #: calls (the idle scheduling class), yet within ``WORKER_MAX_WAIT`` seconds.
+        self.workers = IdleWorkers(2, name="vacant-worker", max_wait=WORKER_MAX_WAIT)
         self.reloads = 0
         self.reload_failures = 0
         self.endpoint: SipEndpoint | None = None
@@ -222,7 +231,7 @@ class Application:
                 if stop.is_set():
                     break
                 try:
-                    await asyncio.to_thread(self.reload)
+                    await self.workers.run(self.reload)
                 except Exception:  # a task's root: keep serving the last good snapshot
                     self.reload_failures += 1
                     log.exception("configuration reload failed; keeping v%s", self.version)
@@ -246,8 +255,8 @@ class Application:
         """Serve until ``stop`` is set, then drain and return."""
         options = self.options
         context = self._ssl_context()
-        await asyncio.to_thread(self.reload)
-        await asyncio.to_thread(self.monitor.register)
+        await self.workers.run(self.reload)
+        await self.workers.run(self.monitor.register)
         loop = asyncio.get_running_loop()
         rng = random.Random(options.seed)
         media_address = self.media_address
@@ -310,7 +319,7 @@ class Application:
                     tasks.create_task(collect_young(options.young_gc_interval, cdr_stop))
                 tasks.create_task(self.cdr.run(cdr_stop))
                 tasks.create_task(self._follow_config(stop))
-                tasks.create_task(self.monitor.run(stop))
+                tasks.create_task(self.monitor.run(stop, self.workers.run))
                 self.report(
                     f"vacant {__version__} pool {options.pool} listening on "
                     + ", ".join(str(spec) for spec in bound)
@@ -327,6 +336,7 @@ class Application:
         finally:
             await runner.close()
             await media.close()
+            self.workers.shutdown(wait=False)  # idle: every task that used it has ended
         self.report(f"vacant stopped ({self.cdr.written} call records written)")
 
     async def _drain(self, runner: EndpointRunner) -> None:

@@ -8,44 +8,36 @@ write is a transaction and a commit, about 0.5 ms of CPU whatever its size, on t
 calls need). If the store is down the records wait (bounded: past ``max_buffer`` the oldest are
 dropped and counted) and the next round tries again. At stop everything left is written.
 
-The writer's threads run below the calls (Linux scheduling classes, per thread): batches are
-written by a thread in the idle class (``SCHED_IDLE``), which gets the core only when the event
-loop leaves it, and gives it back the moment a datagram wakes the loop. When the loop leaves too
-little (an overload), the backlog grows past ``catch_up`` records and batches go to a second
-thread at ``WRITER_NICE`` instead, which a busy core still gives a share: records fall behind,
-boundedly, and catch up.
+The writer runs below the calls (:mod:`vacant.service.workers`): batches are written by a thread
+in the idle scheduling class, which gets the core only when the event loop leaves it, and gives
+it back the moment a datagram wakes the loop. A batch that waits ``interval`` seconds for that
+goes to a fallback thread at a nice value that a busy core still gives a share; and when the
+loop leaves too little (an overload), the backlog grows past ``catch_up`` records and batches go
+to that thread at once: records fall behind, boundedly, and catch up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
-import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from vacant.service.workers import IdleWorkers
 from vacant.store.calls import CallRecord, add_calls
 from vacant.store.engine import session_scope
 
 log = logging.getLogger(__name__)
 
-#: The catch-up thread's nice value (on Linux a thread's own attribute, setpriority(2)): when
-#: both are ready to run, the kernel runs the event loop first, yet a saturated core still gives
-#: this thread about a tenth (weights 1024 and 110), more than the 5-6 us per record it needs at
-#: full rate. It is the idle thread's fallback, and the idle thread's own class where the system
-#: refuses ``SCHED_IDLE``.
-WRITER_NICE = 10
-#: Why the usual writer is in the idle class rather than at a nice value: a nice thread still
-#: runs out its time slice when the loop's thread wakes, and holds the GIL meanwhile. Measured
-#: (one-step runs at 12,000 calls/s): at nice 10, 14 of 180 batches began with the event loop
-#: reading nothing for 5 ms while 60-230 KB of datagrams queued; in the idle class none did,
-#: p99 4.8-4.9 ms against 6.6-7.2. At 17,500 calls/s the idle writer held the rate twice (p99
-#: 7.9 and 20.5 ms) where the nice one failed twice (docs/benchmarks.md, seventh round).
+#: Batches pending beyond which they go to the fallback thread at once. Why the usual writer is
+#: in the idle class rather than at a nice value: a nice thread still runs out its time slice
+#: when the loop's thread wakes, and holds the GIL meanwhile. Measured (one-step runs at 12,000
+#: calls/s): at nice 10, 14 of 180 batches began with the event loop reading nothing for 5 ms
+#: while 60-230 KB of datagrams queued; in the idle class none did, p99 4.8-4.9 ms against
+#: 6.6-7.2. At 17,500 calls/s the idle writer held the rate twice (p99 7.9 and 20.5 ms) where
+#: the nice one failed twice (docs/benchmarks.md, seventh round).
 CATCH_UP_BATCHES = 10
 
 
@@ -69,14 +61,7 @@ class CdrWriter:
         self.written = 0
         self.dropped = 0
         self.failures = 0
-        #: Batches the catch-up thread wrote (the idle one fell behind: the core was busy).
-        self.caught_up = 0
-        self._idle = ThreadPoolExecutor(
-            1, thread_name_prefix="vacant-cdr", initializer=_run_when_idle
-        )
-        self._catch_up = ThreadPoolExecutor(
-            1, thread_name_prefix="vacant-cdr-catch-up", initializer=_lower_priority
-        )
+        self._workers = IdleWorkers(1, name="vacant-cdr", max_wait=interval)
 
     def record(self, record: CallRecord) -> None:
         """Called on the call path: O(1), never blocks."""
@@ -90,6 +75,12 @@ class CdrWriter:
     @property
     def pending(self) -> int:
         return len(self._buffer)
+
+    @property
+    def caught_up(self) -> int:
+        """Batches written by the fallback thread (the core was too busy to leave the idle one
+        any time)."""
+        return self._workers.fallbacks
 
     async def run(self, stop: asyncio.Event) -> None:
         """Write full batches, and everything every ``interval``, until ``stop`` is set; then
@@ -106,52 +97,23 @@ class CdrWriter:
                     await self.flush(full_batches=True)
             await self.flush()
         finally:
-            for executor in (self._idle, self._catch_up):
-                executor.shutdown(wait=False)  # idle, or finishing a write if cancelled
+            self._workers.shutdown(wait=False)  # idle, or finishing a write if cancelled
 
     async def flush(self, *, full_batches: bool = False) -> None:
         """Write the buffer in batches; ``full_batches``: only while a whole one is there."""
-        buffer, loop = self._buffer, asyncio.get_running_loop()
+        buffer = self._buffer
         while len(buffer) >= (self.batch if full_batches else 1):
-            behind = len(buffer) > self.catch_up
+            write = self._workers.hurry if len(buffer) > self.catch_up else self._workers.run
             records = [buffer.popleft() for _ in range(min(self.batch, len(buffer)))]
             try:
-                await loop.run_in_executor(
-                    self._catch_up if behind else self._idle, self._write, records
-                )
+                await write(self._write, records)
             except SQLAlchemyError as exc:
                 self.failures += 1
                 log.warning("writing %d call records failed, will retry: %s", len(records), exc)
                 buffer.extendleft(reversed(records))
                 return
             self.written += len(records)
-            if behind:
-                self.caught_up += 1
 
     def _write(self, records: list[CallRecord]) -> None:
         with session_scope(self.engine) as s:
             add_calls(s, records)
-
-
-def _run_when_idle() -> None:
-    """Put the calling thread in the idle scheduling class (sched(7): it runs only on a core
-    nothing else wants), or at ``WRITER_NICE`` where the system refuses that."""
-    if sys.platform == "linux":  # elsewhere a thread id is no process id to sched_setscheduler
-        try:
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
-        except OSError as exc:
-            log.warning("call records written at nice %d, not when idle: %s", WRITER_NICE, exc)
-            _lower_priority()
-
-
-def _lower_priority() -> None:
-    """Run the calling thread at ``WRITER_NICE``, or lower if the process already is. Where the
-    system refuses (a sandbox's syscall filter), the records are written at the usual priority:
-    an initializer that raised would leave the executor unable to run anything."""
-    if sys.platform == "linux":  # elsewhere a thread id is no process id to setpriority
-        thread = threading.get_native_id()
-        try:
-            nice = max(os.getpriority(os.PRIO_PROCESS, thread), WRITER_NICE)
-            os.setpriority(os.PRIO_PROCESS, thread, nice)
-        except OSError as exc:
-            log.warning("call records written at the usual CPU priority: %s", exc)

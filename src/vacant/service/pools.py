@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from vacant import __version__
 from vacant.routing.model import DEFAULT_DOWN_AFTER, Pool
+from vacant.service.workers import Offload
 from vacant.store import audit, failover, instances
 from vacant.store import repository as repo
 from vacant.store.engine import session_scope
@@ -257,8 +258,9 @@ class PoolMonitor:
         for pool in sorted(old.covering - new.covering):
             log.info("no longer answering the ranges of pool %s (it is up)", pool)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Heartbeat and check until ``stop``; then mark this instance stopped."""
+    async def run(self, stop: asyncio.Event, offload: Offload = asyncio.to_thread) -> None:
+        """Heartbeat and check until ``stop``; then mark this instance stopped. The blocking
+        work runs through ``offload`` (a server's: its idle-class workers)."""
         loop = asyncio.get_running_loop()
         next_beat = loop.time() + self.settings.heartbeat_interval
         try:
@@ -272,12 +274,12 @@ class PoolMonitor:
                 if loop.time() >= next_beat:
                     next_beat = loop.time() + self.settings.heartbeat_interval
                     try:
-                        await asyncio.to_thread(self.beat)
+                        await offload(self.beat)
                     except Exception:  # a task's root: the next beat may succeed
                         self.heartbeat_failures += 1
                         log.exception("heartbeat of instance %s failed", self.id)
                 try:
-                    await asyncio.to_thread(self.check)
+                    await offload(self.check)
                 except Exception:  # a task's root: keep the last coverage
                     self.check_failures += 1
                     log.exception(
@@ -285,7 +287,7 @@ class PoolMonitor:
                     )
         finally:
             try:
-                await asyncio.to_thread(self.stopped)
+                await offload(self.stopped)
             except Exception:
                 log.exception("could not mark instance %s stopped", self.id)
 
