@@ -54,7 +54,7 @@ class CdrWriter:
         self.engine = engine
         self.batch = batch
         self.interval = interval
-        #: Records pending beyond which batches go to the catch-up thread.
+        #: Records pending beyond which batches go to the fallback thread at once.
         self.catch_up = CATCH_UP_BATCHES * batch if catch_up is None else catch_up
         self._buffer: deque[CallRecord] = deque(maxlen=max_buffer)
         self._wake = asyncio.Event()
