@@ -152,7 +152,7 @@ class IdleWorkers:
                 thread.join()
 
     def _serve_idle(self) -> None:
-        run_when_idle()
+        _run_when_idle()
         while True:
             with self._lock:
                 while not self._jobs:
@@ -163,7 +163,7 @@ class IdleWorkers:
             job.run()
 
     def _serve_due(self) -> None:
-        lower_priority()
+        _lower_priority()
         while job := self._next_due():
             job.run()
 
@@ -190,13 +190,13 @@ _running: weakref.WeakSet[IdleWorkers] = weakref.WeakSet()
 
 @atexit.register
 def _finish_at_exit() -> None:
-    """Let the jobs submitted finish before the interpreter ends (atexit runs while daemon
+    """Let the jobs given finish before the interpreter ends (atexit runs while daemon
     threads still do), as :mod:`concurrent.futures` does for its own threads."""
     for workers in list(_running):
         workers.shutdown()
 
 
-def run_when_idle() -> None:
+def _run_when_idle() -> None:
     """Put the calling thread in the idle scheduling class (sched(7): it runs only on a core
     nothing else wants), or at ``FALLBACK_NICE`` where the system refuses that."""
     if sys.platform == "linux":  # elsewhere a thread id is no process id to sched_setscheduler
@@ -209,10 +209,10 @@ def run_when_idle() -> None:
                 FALLBACK_NICE,
                 exc,
             )
-            lower_priority()
+            _lower_priority()
 
 
-def lower_priority() -> None:
+def _lower_priority() -> None:
     """Run the calling thread at ``FALLBACK_NICE``, or lower if the process already is. Where
     the system refuses (a sandbox's syscall filter), it runs at the usual priority: a worker
     that stopped there would leave its jobs waiting for ever."""
