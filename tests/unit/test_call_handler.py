@@ -178,9 +178,8 @@ def test_cancel_of_a_pending_invite_answers_it_487() -> None:
     endpoint.receive(message.encode(), TRUSTED, harness.now)
     event = endpoint.next_event()
     assert isinstance(event, RequestReceived)
-    # Hold the INVITE unanswered, as an announcement being prepared would be.
-    handler.invite = lambda *args: None  # type: ignore[method-assign]
-    handler(event)
+    # Hold the INVITE unanswered, as an announcement being prepared would be: pending, and
+    # not handed to the handler (which would answer it at once).
     handler.pending[event.tx_id] = _Pending(event.request, harness.now, datetime.now(UTC))
     cancel = message.replace("INVITE sip", "CANCEL sip", 1).replace("1 INVITE", "1 CANCEL")
     endpoint.receive(cancel.encode(), TRUSTED, harness.now)
