@@ -12,7 +12,7 @@ Hosts are stored without the brackets of an IPv6 reference: ``sip:[2001:db8::1]:
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote, unquote
 
@@ -220,7 +220,12 @@ def _format_params(params: Params) -> str:
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
 class SipUri:
-    """A ``sip:`` or ``sips:`` URI (RFC 3261 §19.1), every component unescaped."""
+    """A ``sip:`` or ``sips:`` URI (RFC 3261 §19.1), every component unescaped.
+
+    Its text is made once, at the first ``str()``: a URI ``parse_uri`` has seen lately is the
+    same object (``_PARSED``), so a caller's From URI, or a number dialled again, is rendered
+    once for every call record that names it.
+    """
 
     scheme: Final[str]
     user: Final[str | None]
@@ -229,6 +234,7 @@ class SipUri:
     port: Final[int | None]
     params: Final[Params]
     headers: Final[tuple[tuple[str, str], ...]]
+    _text: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __init__(
         self,
@@ -248,6 +254,7 @@ class SipUri:
         self.port = port
         self.params = params
         self.headers = headers
+        self._text = None
 
     @classmethod
     def parse(cls, text: str) -> "SipUri":
@@ -295,6 +302,12 @@ class SipUri:
         return uri
 
     def __str__(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = self._render()
+        return text
+
+    def _render(self) -> str:
         parts = [self.scheme, ":"]
         if self.user is not None:
             parts.append(_escape(self.user, _USER_SAFE))

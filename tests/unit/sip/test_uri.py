@@ -45,6 +45,20 @@ def test_sip_uri_escaping_round_trips_through_str() -> None:
     assert SipUri.parse(str(uri)) == uri
 
 
+def test_sip_uri_text_is_rendered_once_and_takes_no_part_in_equality() -> None:
+    # A URI parse_uri saw lately is the same object, so its text is made once for every call
+    # record that names it; the memo is not a component (equal and hashed as before).
+    uri = parse_uri("sip:+14255550100@PBX.example.com;user=phone")
+    assert parse_uri("sip:+14255550100@PBX.example.com;user=phone") is uri
+    assert str(uri) == "sip:+14255550100@PBX.example.com;user=phone"
+    assert str(uri) is str(uri)
+    fresh = SipUri(user="+14255550100", host="PBX.example.com",
+                   params=Params((("user", "phone"),)))  # fmt: skip
+    assert fresh == uri
+    assert hash(fresh) == hash(uri)
+    assert repr(fresh) == repr(uri)
+
+
 def test_sip_uri_str_escapes_only_what_each_component_cannot_carry() -> None:
     uri = SipUri(
         user="a b;c?d/e@",
