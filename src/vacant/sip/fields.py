@@ -6,7 +6,7 @@ parses back to an equal value. Messages cache the views they hand out (``Message
 """
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from vacant.errors import ParseError
 from vacant.sip import grammar
@@ -22,6 +22,8 @@ from vacant.sip.uri import (
     parse_port,
     parse_uri,
 )
+
+T = TypeVar("T")
 
 # RFC 3261 §8.1.1.7: a branch that starts with this was made by an RFC 3261 element.
 MAGIC_COOKIE: Final = "z9hG4bK"
@@ -270,45 +272,20 @@ class NameAddr:
         For an addr-spec written without ``<>``, parameters after it belong to the header field,
         and the URI may not contain ";", "," or "?" (§20.10; RFC 4475 §3.1.2.13, §3.3.12).
 
+        A value without a tag is kept (``_NAME_ADDRS``) and handed out again for the same text:
+        a peer's Contact, the To of a number dialled again. A tagged one (a From, a To inside a
+        dialog) is new at every call and is not kept.
+
         Raises:
             ParseError: a broken quoted-string, spaces inside ``<>`` (RFC 4475 §3.1.2.14), a
                 display name that is neither tokens nor quoted (§3.1.2.15), or a bad URI.
         """
-        plain = grammar.PLAIN_NAME_ADDR.fullmatch(text)
-        if plain is not None:
-            display, uri_text, params_text = plain.groups()
-            name_addr = NameAddr(
-                uri=parse_uri(uri_text), display_name=display, params=_plain_params(params_text)
-            )
-            return name_addr
-        text = text.strip(grammar.WSP)
-        display = None
-        if text.startswith('"'):
-            closed = grammar.QUOTED_BODY.match(text, 1)
-            if closed is None:
-                raise _fail("display name", text)
-            display = grammar.unquote(text[1 : closed.end() - 1])
-            open_at = text.find("<", closed.end())
-            if open_at < 0 or text[closed.end() : open_at].strip(grammar.WSP):
-                raise _fail("name-addr", text)
-        else:
-            open_at = text.find("<")
-            if open_at < 0:
-                uri_text, _, _ = text.partition(";")
-                uri_text = uri_text.rstrip(grammar.WSP)
-                if "?" in uri_text:
-                    raise _fail("addr-spec (needs <> around a URI with headers)", text)
-                return NameAddr(uri=parse_uri(uri_text), params=parse_params(text, len(uri_text)))
-            tokens = text[:open_at].rstrip(grammar.WSP)
-            if tokens:
-                if grammar.DISPLAY_TOKENS.fullmatch(tokens) is None:
-                    raise _fail("display name", text)
-                display = tokens
-        close_at = text.find(">", open_at)
-        if close_at < 0:
-            raise _fail("name-addr", text)
-        uri = parse_uri(text[open_at + 1 : close_at])
-        return NameAddr(uri=uri, display_name=display, params=parse_params(text, close_at + 1))
+        name_addr = _NAME_ADDRS.get(text)
+        if name_addr is None:
+            name_addr = _parse_name_addr(text)
+            if name_addr.tag is None and len(text) <= _KEPT_TEXT_MAX:
+                _keep(_NAME_ADDRS, text, name_addr)
+        return name_addr
 
     def __str__(self) -> str:
         name = "" if self.display_name is None else grammar.quote(self.display_name) + " "
@@ -331,6 +308,59 @@ class NameAddr:
         return self.uri if isinstance(self.uri, SipUri) else None
 
 
+#: Parsed values seen lately, by their text (``NameAddr`` without a tag, ``CSeq``): immutable,
+#: so one object serves every message that carries the same text. Each is cleared when full,
+#: as ``vacant.sip.uri`` does with the URIs it parsed.
+_NAME_ADDRS: Final[dict[str, NameAddr]] = {}
+_CSEQS: Final[dict[str, "CSeq"]] = {}
+_KEPT_MAX: Final = 2048
+_KEPT_TEXT_MAX: Final = 256
+
+
+def _keep(kept: dict[str, T], text: str, value: T) -> None:
+    if len(kept) >= _KEPT_MAX:
+        kept.clear()
+    kept[text] = value
+
+
+def _parse_name_addr(text: str) -> NameAddr:
+    """``NameAddr.parse`` without the kept values."""
+    plain = grammar.PLAIN_NAME_ADDR.fullmatch(text)
+    if plain is not None:
+        display, uri_text, params_text = plain.groups()
+        return NameAddr(
+            uri=parse_uri(uri_text), display_name=display, params=_plain_params(params_text)
+        )
+    text = text.strip(grammar.WSP)
+    display = None
+    if text.startswith('"'):
+        closed = grammar.QUOTED_BODY.match(text, 1)
+        if closed is None:
+            raise _fail("display name", text)
+        display = grammar.unquote(text[1 : closed.end() - 1])
+        open_at = text.find("<", closed.end())
+        if open_at < 0 or text[closed.end() : open_at].strip(grammar.WSP):
+            raise _fail("name-addr", text)
+    else:
+        open_at = text.find("<")
+        if open_at < 0:
+            uri_text, _, _ = text.partition(";")
+            uri_text = uri_text.rstrip(grammar.WSP)
+            if "?" in uri_text:
+                raise _fail("addr-spec (needs <> around a URI with headers)", text)
+            return NameAddr(uri=parse_uri(uri_text), params=parse_params(text, len(uri_text)))
+        tokens = text[:open_at].rstrip(grammar.WSP)
+        if tokens:
+            if grammar.DISPLAY_TOKENS.fullmatch(tokens) is None:
+                raise _fail("display name", text)
+            display = tokens
+    close_at = text.find(">", open_at)
+    if close_at < 0:
+        raise _fail("name-addr", text)
+    uri = parse_uri(text[open_at + 1 : close_at])
+    return NameAddr(uri=uri, display_name=display, params=parse_params(text, close_at + 1))
+
+
 @dataclass(slots=True, init=False, unsafe_hash=True)
 class CSeq:
     """The CSeq value (§20.16): sequence number and method."""
@@ -349,11 +379,15 @@ class CSeq:
         Raises:
             ParseError: malformed, or a number above 2**32-1 (RFC 4475 §3.1.2.4).
         """
-        match = grammar.CSEQ.fullmatch(text)
-        if match is None:
-            raise _fail("CSeq", text)
-        number, method = match.groups()
-        cseq = CSeq(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
+        cseq = _CSEQS.get(text)
+        if cseq is None:
+            match = grammar.CSEQ.fullmatch(text)
+            if match is None:
+                raise _fail("CSeq", text)
+            number, method = match.groups()
+            cseq = CSeq(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
+            if len(text) <= _KEPT_TEXT_MAX:
+                _keep(_CSEQS, text, cseq)
         return cseq
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from vacant.sip import (
     Params,
     SipUri,
     Via,
+    fields,
     parse_call_id,
     parse_content_length,
     parse_max_forwards,
@@ -195,6 +196,33 @@ def test_name_addr_with_tag_adds_or_replaces_the_tag() -> None:
 
 def test_name_addr_sip_uri_is_none_for_other_schemes() -> None:
     assert NameAddr.parse("<tel:+15551234>").sip_uri is None
+
+
+def test_tagless_name_addrs_and_cseqs_are_shared_values_and_their_caches_stay_bounded() -> None:
+    # A peer's Contact, the To of a number dialled again, "1 INVITE": parsed once, one
+    # immutable value for every message with the same text.
+    contact = NameAddr.parse("<sip:sbc@192.0.2.1:5060;transport=udp>")
+    assert NameAddr.parse("<sip:sbc@192.0.2.1:5060;transport=udp>") is contact
+    assert CSeq.parse("1 INVITE") is CSeq.parse("1 INVITE")
+    # A tag is new at every call (§19.3): such values are not kept.
+    tagged = '"Alice" <sip:alice@example.com>;tag=1928301774'
+    assert NameAddr.parse(tagged) == NameAddr.parse(tagged)
+    assert tagged not in fields._NAME_ADDRS
+    for n in range(fields._KEPT_MAX + 1):
+        assert NameAddr.parse(f"<sip:{n}@cache.example>").uri == SipUri(
+            user=str(n), host="cache.example"
+        )
+        assert CSeq.parse(f"{n} INVITE") == CSeq(n, "INVITE")
+    assert len(fields._NAME_ADDRS) <= fields._KEPT_MAX
+    assert len(fields._CSEQS) <= fields._KEPT_MAX
+    long = f"<sip:{'a' * fields._KEPT_TEXT_MAX}@cache.example>"
+    assert NameAddr.parse(long).uri == SipUri(
+        user="a" * fields._KEPT_TEXT_MAX, host="cache.example"
+    )
+    assert long not in fields._NAME_ADDRS
+    long_cseq = f"{'0' * fields._KEPT_TEXT_MAX}1 INVITE"
+    assert CSeq.parse(long_cseq) == CSeq(1, "INVITE")
+    assert long_cseq not in fields._CSEQS
 
 
 def test_display_name_with_cr_or_lf_cannot_be_rendered() -> None:
