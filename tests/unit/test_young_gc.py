@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from vacant.service import app
 from vacant.service.app import collect_young
 
 
@@ -71,3 +72,57 @@ def test_survivors_move_to_the_oldest_generation(collector: None) -> None:
 
     assert asyncio.run(main()) is False
     assert any(o is kept[0] for o in gc.get_objects(2))
+
+
+def test_a_collection_waits_while_datagrams_wait_unread(
+    collector: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pause is not spent in the middle of a burst of calls: ``busy`` (the runner's
+    ``datagrams_waiting``) holds it back, up to ``HOUSEKEEPING_SLACK``."""
+    monkeypatch.setattr(app, "HOUSEKEEPING_SLACK", 60.0)
+    asked: list[bool] = []
+    waiting = [True]
+
+    def busy() -> bool:
+        asked.append(waiting[0])
+        return waiting[0]
+
+    async def main() -> tuple[bool, bool]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collect_young(0.01, stop, busy))
+        await asyncio.sleep(0)
+        node = weakref.ref(_Node())
+        await asyncio.sleep(0.2)  # twenty intervals, every one of them busy
+        held = node() is not None
+        waiting[0] = False
+        for _ in range(100):
+            if node() is None:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        return held, node() is None
+
+    gc.set_threshold(1_000_000_000)
+    held, collected = asyncio.run(main())
+    assert held
+    assert asked.count(True) >= 10  # looked again, about every HOUSEKEEPING_RECHECK
+    assert collected
+
+
+def test_a_collection_waits_no_longer_than_the_slack(collector: None) -> None:
+    async def main() -> bool:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collect_young(0.01, stop, lambda: True))
+        await asyncio.sleep(0)
+        node = weakref.ref(_Node())
+        for _ in range(100):
+            if node() is None:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        return node() is None
+
+    gc.set_threshold(1_000_000_000)
+    assert asyncio.run(main())

@@ -53,7 +53,7 @@ from vacant.store import repository as repo
 from vacant.store.engine import session_scope
 from vacant.store.rows import CONFIG_CHANNEL
 from vacant.transport.listeners import ListenSpec
-from vacant.transport.runner import EndpointRunner
+from vacant.transport.runner import HOUSEKEEPING_RECHECK, HOUSEKEEPING_SLACK, EndpointRunner
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +316,10 @@ class Application:
         try:
             async with asyncio.TaskGroup() as tasks:
                 if options.young_gc_interval is not None:
-                    tasks.create_task(collect_young(options.young_gc_interval, cdr_stop))
+                    young = collect_young(
+                        options.young_gc_interval, cdr_stop, runner.datagrams_waiting
+                    )
+                    tasks.create_task(young)
                 tasks.create_task(self.cdr.run(cdr_stop))
                 tasks.create_task(self._follow_config(stop))
                 tasks.create_task(self.monitor.run(stop, self.workers.run))
@@ -352,7 +355,9 @@ class Application:
         log.warning("stopped with calls still in progress after %.1f s", self.options.drain_timeout)
 
 
-async def collect_young(interval: float, stop: asyncio.Event) -> None:
+async def collect_young(
+    interval: float, stop: asyncio.Event, busy: Callable[[], bool] = lambda: False
+) -> None:
     """Keep the cyclic garbage collector off the call path until ``stop`` is set.
 
     A call allocates no reference cycles (its objects die by reference counting), yet the
@@ -364,7 +369,10 @@ async def collect_young(interval: float, stop: asyncio.Event) -> None:
     one long pause. Instead the young and middle generations are collected every ``interval``
     seconds, so each object is traversed once, soon after it is made, in a pause bounded by
     what the calls of one interval leave alive; survivors move to the oldest generation, which
-    is not collected (see ``vacant serve``'s ``YOUNG_GC_INTERVAL``).
+    is not collected (see ``vacant serve``'s ``YOUNG_GC_INTERVAL``). A collection due while
+    ``busy()`` (datagrams wait unread: the runner's ``datagrams_waiting``) waits for them to be
+    read, as the SIP timers do, up to ``HOUSEKEEPING_SLACK``: its pause is not spent in the
+    middle of a burst of calls.
     """
     gc.collect()
     gc.freeze()
@@ -372,6 +380,10 @@ async def collect_young(interval: float, stop: asyncio.Event) -> None:
     try:
         while not stop.is_set():
             await asyncio.sleep(interval)
+            waited = 0.0
+            while waited < HOUSEKEEPING_SLACK and busy():
+                await asyncio.sleep(HOUSEKEEPING_RECHECK)
+                waited += HOUSEKEEPING_RECHECK
             gc.collect(1)
     finally:
         gc.enable()
