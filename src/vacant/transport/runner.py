@@ -4,8 +4,8 @@ This is the only code that touches SIP sockets. It follows aioquic's ``transmit(
 after anything reaches the endpoint (a datagram, a stream frame, a timer), the runner hands every
 event to the TU callback, sends what the endpoint queued, and keeps exactly one ``loop.call_at``
 armed no later than the endpoint's earliest deadline (which then waits for datagrams queued
-unread, below). Datagrams read in one loop iteration share
-that pass (``feed`` schedules it once).
+unread, below). Datagrams read in one loop iteration share that pass (``feed`` schedules it
+once).
 
 - UDP: one ``DatagramProtocol`` per listener; sending never awaits. Responses go out of a
   listener of the destination's address family.
