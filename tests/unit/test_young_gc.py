@@ -20,6 +20,14 @@ class _Node:
         self.other: _Node = self
 
 
+async def _freed(node: weakref.ref[_Node]) -> None:
+    """Wait up to a second for ``node`` to be collected."""
+    for _ in range(100):
+        if node() is None:
+            return
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 def collector() -> Iterator[None]:
     """The test process's collector as it was: enabled, thresholds kept, nothing frozen."""
@@ -39,10 +47,7 @@ def test_young_cycles_are_collected_each_interval_and_the_collector_restored(
         await asyncio.sleep(0)  # the task freezes the start-up objects, then disables
         frozen, enabled = gc.get_freeze_count() > 0, gc.isenabled()
         node = weakref.ref(_Node())
-        for _ in range(100):  # the cycle dies at the next interval, not at a threshold
-            if node() is None:
-                break
-            await asyncio.sleep(0.01)
+        await _freed(node)  # the cycle dies at the next interval, not at a threshold
         stop.set()
         await task
         return frozen, enabled, node() is None
@@ -95,10 +100,7 @@ def test_a_collection_waits_while_datagrams_wait_unread(
         await asyncio.sleep(0.2)  # twenty intervals, every one of them busy
         held = node() is not None
         waiting[0] = False
-        for _ in range(100):
-            if node() is None:
-                break
-            await asyncio.sleep(0.01)
+        await _freed(node)
         stop.set()
         await task
         return held, node() is None
@@ -116,10 +118,7 @@ def test_a_collection_waits_no_longer_than_the_slack(collector: None) -> None:
         task = asyncio.create_task(collect_young(0.01, stop, lambda: True))
         await asyncio.sleep(0)
         node = weakref.ref(_Node())
-        for _ in range(100):
-            if node() is None:
-                break
-            await asyncio.sleep(0.01)
+        await _freed(node)
         stop.set()
         await task
         return node() is None
