@@ -46,6 +46,7 @@ from vacant.sip.events import AckReceived, Address, CancelReceived, Event, Trans
 from vacant.sip.events import TransactionTerminated as _Terminated
 from vacant.sip.fields import MAGIC_COOKIE, Via
 from vacant.sip.headers import Headers, split_commas
+from vacant.sip.index import ShardedIndex
 from vacant.sip.message import DEFAULT_LIMITS, Limits, Request, Response, parse_message
 from vacant.sip.reply import make_response, new_tag, reply_to_unparseable
 from vacant.sip.status import StatusCode
@@ -152,13 +153,14 @@ class SipEndpoint:
         self._outbox: list[tuple[bytes, Address]] = []
         self._schedule = TimerHeap[TxInput]()
         self._next_id = 0
-        self._transactions: dict[TxId, ClientTransaction | ServerTransaction] = {}
+        # The indexes every call enters and leaves are sharded (``vacant.sip.index``).
+        self._transactions = ShardedIndex[TxId, ClientTransaction | ServerTransaction]()
         # §17.2.3: (branch, sent-by host, sent-by port, method; INVITE for an ACK).
-        self._server: dict[tuple[str, str, int | None, str], ServerTransaction] = {}
+        self._server = ShardedIndex[tuple[str, str, int | None, str], ServerTransaction]()
         # §17.2.3, RFC 2543 requests: (Call-ID, From tag, CSeq number, method, top Via).
         self._server_2543: dict[_Key2543, ServerTransaction] = {}
         # §8.2.2.2: (From tag, Call-ID, CSeq number, CSeq method) of requests without a To tag.
-        self._merged: dict[tuple[str | None, str, int, str], ServerTransaction] = {}
+        self._merged = ShardedIndex[tuple[str | None, str, int, str], ServerTransaction]()
         # §17.1.3: (branch, CSeq method).
         self._client: dict[tuple[str, str], ClientTransaction] = {}
         # §13.3.1.4: 2xx responses awaiting their ACK, by (Call-ID, To tag, From tag, CSeq).
@@ -443,8 +445,9 @@ class SipEndpoint:
             return
         tx = self._server_tx_for(request, source, destination, reliable, to_tag, key, key_2543)
         if merge_key is not None:
-            self._merged[merge_key] = tx
-            tx.index_keys.append((self._merged, merge_key))
+            merged = self._merged.shard(merge_key)
+            merged[merge_key] = tx
+            tx.index_keys.append((merged, merge_key))
         tx.start()
 
     def _absorbed_ack(self, data: bytes) -> bool:
@@ -487,7 +490,7 @@ class SipEndpoint:
         tx = ServerTransaction(self, self._new_id(), request, source, destination, reliable,
                                to_tag, tu_visible=tu_visible)  # fmt: skip
         if key is not None:
-            self._register(tx, (self._server, key))
+            self._register(tx, (self._server.shard(key), key))
         elif key_2543 is not None:
             tx.rfc2543 = True
             self._register(tx, (self._server_2543, key_2543))
