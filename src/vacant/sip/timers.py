@@ -143,6 +143,14 @@ def _live(entry: _Entry[K]) -> bool:
 
 #: Below this many stale entries the queues are never rebuilt.
 COMPACT_MIN: Final = 1024
+#: The queues are rebuilt when stale entries outnumber the live ones this many times over. Each
+#: call leaves three that drop off the heads on their own within 2 s (Timer Trying, G, and H from
+#: the young queue), so while a load begins, with fewer than 2.7 s of Timer I entries queued, the
+#: stale ones outnumber the live up to three times. Rebuilding as soon as they outnumbered them
+#: at all, a rebuild of every queue (90,000 entries, 4-6 ms at 17,500 calls/s, in one call) came
+#: 2.5 s into every load (docs/benchmarks.md, ninth round). At four times, memory stays bounded
+#: (in proportion to the live entries), and that ramp never rebuilds.
+STALE_RATIO: Final = 4
 #: An arming longer than this (Timers B, F, H, L and M: 64*T1) waits in the young queue first.
 YOUNG_LIMIT: Final = 8.0
 #: How long an arming stays young: most long timers are disarmed well within it (an ACK or a
@@ -171,10 +179,11 @@ class TimerHeap(Generic[K]):
     still armed: most leave there, one at a time, when that timer is armed again or any timer
     expires. Young queues are in deadline order too, so their heads take part in
     ``next_deadline`` as the other queues' do. When stale entries still outnumber the live ones
-    (and there are more than ``COMPACT_MIN``), everything is rebuilt without them, which bounds
-    the memory and the transactions kept alive. A timer of zero duration (D, I, J, K over
-    TCP/TLS) bypasses all this: ``run_due`` fires it before the endpoint call that armed it
-    returns. Entries with equal deadlines fire in the order they were armed.
+    ``STALE_RATIO`` times over (and there are more than ``COMPACT_MIN``), everything is rebuilt
+    without them, which bounds the memory and the transactions kept alive. A timer of zero
+    duration (D, I, J, K over TCP/TLS) bypasses all this: ``run_due`` fires it before the
+    endpoint call that armed it returns. Entries with equal deadlines fire in the order they
+    were armed.
     """
 
     __slots__ = ("_due", "_heap", "_queues", "_seq", "_stale", "_young")
@@ -246,7 +255,8 @@ class TimerHeap(Generic[K]):
             return
         self._stale += len(timers)
         timers.clear()
-        if self._stale > COMPACT_MIN and 2 * self._stale > len(self):
+        stale = self._stale
+        if stale > COMPACT_MIN and stale > STALE_RATIO * (len(self) - stale):
             for timer, queue in self._queues.items():
                 self._queues[timer] = deque(entry for entry in queue if _live(entry))
             heap = self._heap

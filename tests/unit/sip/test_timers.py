@@ -4,6 +4,7 @@ import pytest
 
 from vacant.sip.timers import (
     COMPACT_MIN,
+    STALE_RATIO,
     TIMER_C,
     TRYING_DELAY,
     YOUNG_SPAN,
@@ -185,6 +186,29 @@ def test_timer_heap_next_deadline_compares_queues_with_the_heap() -> None:
     assert heap.next_deadline() == 0.5
     heap.expire(2.0)
     assert log == [("c", "I"), ("b", "G"), ("a", "G")]
+
+
+def test_timer_heap_is_not_rebuilt_while_a_load_begins() -> None:
+    """Each call leaves three stale entries (Timer Trying, G, and H from the young queue) that
+    leave the heads on their own, beside one live Timer I: until Timer I holds 2.7 s of calls,
+    the stale outnumber the live up to three times. A rebuild of every queue then was a stall of
+    several milliseconds 2.5 s into every load; only ``STALE_RATIO`` times the live rebuilds."""
+    heap = TimerHeap[str]()
+    log: list[tuple[str, str]] = []
+    live = 2 * COMPACT_MIN
+    for n in range(live):
+        heap.arm(Owner(f"i{n}", log), "I", 5.0 + n)
+    for n in range(3 * live):
+        owner = Owner(f"s{n}", log)
+        heap.arm(owner, "G", 0.5 + n)
+        heap.cancel(owner)
+    assert len(heap) == 4 * live  # no rebuild
+    for n in range((STALE_RATIO - 3) * live + 1):
+        owner = Owner(f"t{n}", log)
+        heap.arm(owner, "G", 0.5 + 3 * live + n)
+        heap.cancel(owner)
+    assert len(heap) == live  # rebuilt: only the live are left
+    assert heap.next_deadline() == 5.0
 
 
 def test_timer_heap_rebuild_keeps_live_entries_of_the_heap() -> None:
