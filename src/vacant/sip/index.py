@@ -16,6 +16,8 @@ rates they reach their rebuilds at different moments, spread over a fraction of 
 from collections.abc import Iterator
 from typing import Final, Generic, TypeVar
 
+from mypy_extensions import i64
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -26,10 +28,11 @@ _MASK: Final = SHARDS - 1
 def shard_of(key: object) -> int:
     """The shard of ``key``: its hash mixed (two rounds of a 32-bit integer hash), so that
     sequential keys (transaction ids) fall at random too, not in turn."""
-    h = hash(key) & 0xFFFFFFFF
+    h: i64 = hash(key)  # i64: machine arithmetic when compiled, no big ints
+    h &= 0xFFFFFFFF  # products stay below 2**59
     h = (((h >> 16) ^ h) * 0x45D9F3B) & 0xFFFFFFFF
     h = (((h >> 16) ^ h) * 0x45D9F3B) & 0xFFFFFFFF
-    return ((h >> 16) ^ h) & _MASK
+    return int(((h >> 16) ^ h) & _MASK)
 
 
 class ShardedIndex(Generic[K, V]):
