@@ -55,7 +55,7 @@ from typing import Literal
 
 from vacant.cli.commands.serve import YOUNG_GC_INTERVAL
 from vacant.sip.endpoint import SipEndpoint
-from vacant.sip.events import Address, RequestReceived
+from vacant.sip.events import Address, Event, RequestReceived
 
 SEED = 3261
 NUMBER = "+15551234567"
@@ -145,6 +145,24 @@ def run(
     return elapsed, cpu
 
 
+def exchange(
+    endpoint: SipEndpoint,
+    handler: Callable[[Event], None],
+    messages: tuple[bytes, ...],
+    source: Address,
+    now: float,
+) -> None:
+    """One call's messages through the endpoint and the handler at ``now``, then its timers."""
+    for data in messages:
+        endpoint.receive(data, source, now)
+        while (event := endpoint.next_event()) is not None:
+            handler(event)
+        endpoint.messages_to_send()
+    deadline = endpoint.get_timer()
+    if deadline is not None and deadline <= now:
+        endpoint.handle_timer(now)
+
+
 def run_service(
     calls: int, transport: Literal["udp", "tcp"], *, collect: Callable[[], None] = no_collection
 ) -> tuple[float, float]:
@@ -170,14 +188,7 @@ def run_service(
     started, cpu_started = time.perf_counter(), time.process_time()
     for invite, ack in zip(invites, acks, strict=True):
         clock[0] = now = clock[0] + 0.0002
-        for data in (invite, ack):
-            endpoint.receive(data, source, now)
-            while (event := endpoint.next_event()) is not None:
-                handler(event)
-            endpoint.messages_to_send()
-        deadline = endpoint.get_timer()
-        if deadline is not None and deadline <= now:
-            endpoint.handle_timer(now)
+        exchange(endpoint, handler, (invite, ack), source, now)
         if len(records) >= 1_000:
             with session_scope(engine) as s:
                 add_calls(s, records)

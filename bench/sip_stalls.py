@@ -20,7 +20,7 @@ import gc
 import random
 import time
 
-from sip_core import ACK, INVITE
+from sip_core import ACK, INVITE, exchange
 
 from vacant.routing.model import RoutingConfig
 from vacant.routing.policy import Snapshot
@@ -53,14 +53,7 @@ def main() -> None:
     for n, (invite, ack) in enumerate(zip(invites, acks, strict=True)):
         clock[0] = now = clock[0] + 1 / args.rate
         started = time.perf_counter_ns()
-        for data in (invite, ack):
-            endpoint.receive(data, source, now)
-            while (event := endpoint.next_event()) is not None:
-                handler(event)
-            endpoint.messages_to_send()
-        deadline = endpoint.get_timer()
-        if deadline is not None and deadline <= now:
-            endpoint.handle_timer(now)
+        exchange(endpoint, handler, (invite, ack), source, now)
         took = time.perf_counter_ns() - started
         longest = max(longest, took)
         if took > threshold:
