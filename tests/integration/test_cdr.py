@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from vacant.cli.commands.calls import parse_since
 from vacant.cli.main import main
@@ -237,6 +237,35 @@ def test_a_batch_spanning_several_statements_is_written_whole(engine: Engine) ->
         add_calls(s, records)
     with session_scope(engine, write=False) as s:
         assert list_calls(s, limit=1000) == records  # newest first: as made
+
+
+def test_columns_a_record_leaves_null_are_written_as_null_not_sent(engine: Engine) -> None:
+    """Every combination of the nullable columns in one batch round-trips, and no ``None`` is
+    sent as a parameter: the statements say ``NULL`` (a ``None`` costs sqlite3 an exception)."""
+    nullable = ("normalised", "range_name", "prompt_seconds", "transfer_target", "outcome")
+    given = {"normalised": "+4930123", "range_name": "r", "prompt_seconds": 1.5,
+             "transfer_target": "sip:+4930999@pbx", "outcome": "transferred"}  # fmt: skip
+    records = [
+        dataclasses.replace(
+            _record(n), started=NOW - timedelta(microseconds=n),
+            **{name: given[name] if n >> bit & 1 else None for bit, name in enumerate(nullable)},
+        )
+        for n in range(2 ** len(nullable))
+    ]  # fmt: skip
+    sent: list[object] = []
+
+    def capture(_conn: object, _cursor: object, _sql: str, parameters: object, *_: object) -> None:
+        assert isinstance(parameters, tuple)
+        sent.extend(parameters)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    with session_scope(engine) as s:
+        add_calls(s, records)
+    event.remove(engine, "before_cursor_execute", capture)
+    assert sent
+    assert None not in sent
+    with session_scope(engine, write=False) as s:
+        assert list_calls(s, limit=100) == records
 
 
 def test_since_accepts_relative_and_iso_times() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
 from vacant.routing.numbers import Number, order_key
+from vacant.store import models
 from vacant.store.models import UTCDateTime
 from vacant.store.ranges import no_gc
 from vacant.store.repository import UNSET, Unset
@@ -56,6 +57,20 @@ def test_utc_datetime_binds_on_sqlite_as_sqlalchemys_datetime_would(value: datet
     assert ours(None) is None
     with pytest.raises(ValueError, match="naive"):
         ours(value.replace(tzinfo=None))
+
+
+def test_utc_datetime_text_keeps_a_bounded_number_of_minutes() -> None:
+    """The text of each minute is kept (a batch of records shares it), a bounded number of
+    them: times over many minutes, and the same minute again, all bind right."""
+    ours = UTCDateTime().dialect_impl(DIALECT).bind_processor(DIALECT)
+    theirs = DateTime(timezone=True).dialect_impl(DIALECT).bind_processor(DIALECT)
+    assert ours is not None
+    assert theirs is not None
+    start = datetime(2026, 12, 31, 23, 0, 59, 999999, tzinfo=UTC)
+    values = [start + timedelta(minutes=n, microseconds=n) for n in range(3 * 64)]
+    for value in values + values[:3]:
+        assert ours(value) == theirs(value)
+        assert len(models._MINUTES) <= models._MINUTES_MAX
 
 
 def test_unset_is_a_single_named_value() -> None:
