@@ -22,6 +22,7 @@ from vacant.cli.main import main
 from vacant.errors import ValidationError
 from vacant.service.cdr import CdrWriter
 from vacant.service.workers import FALLBACK_NICE
+from vacant.store import calls
 from vacant.store.calls import (
     MAX_FIELD,
     MAX_OUTCOME,
@@ -266,6 +267,33 @@ def test_columns_a_record_leaves_null_are_written_as_null_not_sent(engine: Engin
     assert None not in sent
     with session_scope(engine, write=False) as s:
         assert list_calls(s, limit=100) == records
+
+
+def test_rows_are_made_statement_by_statement(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each statement's rows are made just before it is sent, so the writer thread holds the
+    GIL for one statement's worth of Python at a time (the event loop waits for it meanwhile),
+    not for a whole batch's."""
+    made: list[int] = []
+    row_of = calls._Insert.row_of
+
+    def counted(self: calls._Insert, values: tuple[object, ...]) -> list[object]:
+        made.append(1)
+        return row_of(self, values)
+
+    monkeypatch.setattr(calls._Insert, "row_of", counted)
+    made_at_insert: list[int] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if sql.startswith("INSERT"):
+            made_at_insert.append(len(made))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    with session_scope(engine) as s:
+        add_calls(s, [_record(n) for n in range(3 * ROWS_PER_INSERT)])
+    event.remove(engine, "before_cursor_execute", capture)
+    assert made_at_insert == [ROWS_PER_INSERT, 2 * ROWS_PER_INSERT, 3 * ROWS_PER_INSERT]
 
 
 def test_since_accepts_relative_and_iso_times() -> None:
