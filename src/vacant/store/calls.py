@@ -66,8 +66,6 @@ def add_calls(s: Session, records: Sequence[CallRecord]) -> None:
     (statements of varying lengths are each compiled anew). So the rows' ids follow the groups
     (``list_calls`` orders by time).
     """
-    if not records:
-        return
     connection = s.connection()
     dialect = connection.dialect
     groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
