@@ -156,6 +156,34 @@ def test_compact_and_odd_case_names_and_lws_before_the_colon() -> None:
     assert message.cseq.method == "OPTIONS"
 
 
+def test_wsp_around_a_value_is_not_part_of_it_on_either_path() -> None:
+    # §7.3.1: "field-name: field-value", with LWS allowed around the value. Every name here is
+    # a known spelling, so the one-pass splitter takes the fields; a field it does not know
+    # sends them all through the general one, which must read them the same.
+    fields = (
+        b"OPTIONS sip:a@b.example SIP/2.0\r\n"
+        b"Via:  SIP/2.0/UDP h.example;branch=z9hG4bK1 \t\r\n"
+        b"Max-Forwards:\t 70\t \r\ni:x@y  \r\nSubject:   \r\nf: <sip:c@d.example>;tag=1\r\n"
+        b"t:<sip:a@b.example>\r\nCSeq: 1 OPTIONS\r\nl: 0"
+    )
+    known = parse_message(fields + b"\r\n\r\n")
+    general = parse_message(fields + b"\r\nX-Unknown-To-Vacant: 1\r\n\r\n")
+    expected = [
+        ("Via", "SIP/2.0/UDP h.example;branch=z9hG4bK1"),
+        ("Max-Forwards", "70"),
+        ("i", "x@y"),
+        ("Subject", ""),
+        ("f", "<sip:c@d.example>;tag=1"),
+        ("t", "<sip:a@b.example>"),
+        ("CSeq", "1 OPTIONS"),
+        ("l", "0"),
+    ]
+    assert known.headers.items() == expected
+    assert general.headers.items() == [*expected, ("X-Unknown-To-Vacant", "1")]
+    assert known.max_forwards == 70
+    assert known.call_id == "x@y"
+
+
 def test_leading_crlfs_before_the_start_line_are_ignored() -> None:
     # §7.5: "Implementations ... MUST ignore any CRLF appearing before the start-line".
     assert parse_message(b"\r\n\r\n" + CANONICAL_INVITE) == parse_message(CANONICAL_INVITE)
