@@ -157,7 +157,7 @@ class Via:
         port = parse_port(port_text) if port_text is not None else None
         params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
         for key, value in params.items:
-            _check_via_param(key.lower(), value, text)
+            _check_via_param(key if key.islower() else key.lower(), value, text)
         via = Via(transport=transport, host=host, port=port, params=params, protocol=protocol)
         return via
 

@@ -72,18 +72,16 @@ class Params:
 
     def get(self, name: str) -> str | None:
         """The value of the first parameter called ``name`` (``None`` if absent or valueless)."""
-        lname = name.lower()
         for key, value in self.items:
-            if key == lname or key.lower() == lname:
+            if _same_name(key, name):
                 return value
         return None
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        lname = name.lower()
         for key, _ in self.items:  # noqa: SIM110  (any() over a generator is slower)
-            if key == lname or key.lower() == lname:
+            if _same_name(key, name):
                 return True
         return False
 
@@ -95,11 +93,10 @@ class Params:
 
     def replace(self, name: str, value: str | None) -> "Params":
         """A copy with ``name`` set to ``value`` (replacing every earlier occurrence in place)."""
-        lname = name.lower()
         out: list[tuple[str, str | None]] = []
         done = False
         for key, old in self.items:
-            if key.lower() != lname:
+            if not _same_name(key, name):
                 out.append((key, old))
             elif not done:
                 out.append((key, value))
@@ -110,8 +107,14 @@ class Params:
 
     def remove(self, name: str) -> "Params":
         """A copy without any parameter called ``name``."""
-        lname = name.lower()
-        return Params(tuple(item for item in self.items if item[0].lower() != lname))
+        return Params(tuple(item for item in self.items if not _same_name(item[0], name)))
+
+
+def _same_name(key: str, name: str) -> bool:
+    """Whether parameter names ``key`` and ``name`` are the same, case aside (§7.3.1). The
+    names asked for are written as the RFC writes them, and so are nearly all received: only
+    names of the same length are lowered (a parameter looked up costs no new str)."""
+    return key == name or (len(key) == len(name) and key.lower() == name.lower())
 
 
 #: Parameters of a value that has none.

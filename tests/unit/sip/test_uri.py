@@ -285,6 +285,9 @@ def test_params_lookup_is_case_insensitive_and_distinguishes_flags() -> None:
     assert params.get("missing") is None
     assert len(params) == 2
     assert list(params) == [("Transport", "udp"), ("lr", None)]
+    # The first of the name, whatever its case: not the first written exactly as asked.
+    assert Params((("TAG", "a"), ("tag", "b"))).get("tag") == "a"
+    assert Params((("tags", "a"), ("Tag", "b"))).get("tag") == "b"
 
 
 def test_params_replace_sets_in_place_drops_duplicates_and_appends_when_absent() -> None:
