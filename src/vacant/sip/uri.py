@@ -113,7 +113,9 @@ class Params:
 def _same_name(key: str, name: str) -> bool:
     """Whether parameter names ``key`` and ``name`` are the same, case aside (§7.3.1). The
     names asked for are written as the RFC writes them, and so are nearly all received: only
-    names of the same length are lowered (a parameter looked up costs no new str)."""
+    names of the same length are lowered (a parameter looked up costs no new str). Lowering
+    keeps a name's length but for one character (U+0130, which lowers to two, neither ASCII),
+    so no name we ask for is missed."""
     return key == name or (len(key) == len(name) and key.lower() == name.lower())
 
 
