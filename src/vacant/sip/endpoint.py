@@ -59,7 +59,7 @@ from vacant.sip.transaction import (
     TxKind,
     TxState,
 )
-from vacant.sip.uri import format_host, is_ipv4, is_ipv6
+from vacant.sip.uri import format_host, is_address
 from vacant.sip.validate import (
     DEFAULT_CAPABILITIES,
     Capabilities,
@@ -466,10 +466,11 @@ class SipEndpoint:
         via = None if first is None else _PLAIN_VIA.match(data, first.start(), end)
         if via is None:
             return False
-        host, port = via[1].decode("ascii"), int(via[2])
-        if port > _MAX_PORT or not is_ipv4(host):
-            return False
-        tx = self._server.get((via[3].decode("ascii"), host, port, "INVITE"))
+        # Only a sent-by that parsed is in the index (``parse_host``, ``parse_port``): a match
+        # proves this host an IPv4address (digits and dots make no hostname, whose last label
+        # starts with a letter) and the port within 16 bits.
+        key = (via[3].decode("ascii"), via[1].decode("ascii"), int(via[2]), "INVITE")
+        tx = self._server.get(key)
         if tx is None or tx.state not in _ACK_ABSORBING:
             return False
         tx.receive_ack()
@@ -539,7 +540,7 @@ class SipEndpoint:
             # RFC 3581 §4: with rport, received is added "even if it is identical" to sent-by.
             host = source.host
             params = via.params.replace("received", host)
-            valid = is_ipv4(host) or is_ipv6(host)
+            valid = is_address(host)
             if rport:
                 rport_text = str(source.port)
                 params = params.replace("rport", rport_text)

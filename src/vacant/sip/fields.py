@@ -16,8 +16,7 @@ from vacant.sip.uri import (
     SipUri,
     Uri,
     format_host,
-    is_ipv4,
-    is_ipv6,
+    is_address,
     parse_host,
     parse_port,
     parse_uri,
@@ -231,7 +230,7 @@ def _check_via_param(key: str, value: str | None, text: str) -> None:
                 raise _fail("Via branch", text)
         case "received":  # via-received = "received" EQUAL (IPv4address / IPv6address)
             bare = value[1:-1] if value is not None and value.startswith("[") else value
-            if bare is None or not (is_ipv4(bare) or is_ipv6(bare)):
+            if bare is None or not is_address(bare):
                 raise _fail("Via received", text)
         case "rport":  # RFC 3581: response-port = "rport" [EQUAL 1*DIGIT]
             if value is not None:

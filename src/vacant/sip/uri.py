@@ -163,6 +163,21 @@ def is_ipv4(text: str) -> bool:
     return grammar.IPV4.fullmatch(text) is not None
 
 
+def is_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4address or an IPv6address (§25.1; no brackets): what
+    ``received`` holds (§18.2.1). Packets come from few addresses: the answers for the last
+    ``_HOSTS_MAX`` texts are kept (matching an IPv4address costs the regex engine some 3,000
+    instructions)."""
+    known = _ADDRESSES.get(text)
+    if known is None:
+        known = is_ipv4(text) or is_ipv6(text)
+        if len(text) <= _PARSED_TEXT_MAX:
+            if len(_ADDRESSES) >= _HOSTS_MAX:
+                _ADDRESSES.clear()
+            _ADDRESSES[text] = known
+    return known
+
+
 def is_ipv6(text: str) -> bool:
     """Whether ``text`` is an IPv6address.
 
@@ -445,6 +460,8 @@ _PARSED_TEXT_MAX: Final = 256
 #: Hosts ``parse_host`` accepted lately, unbracketed (cleared when full, as ``_PARSED``).
 _HOSTS: Final[dict[str, str]] = {}
 _HOSTS_MAX: Final = 1024
+#: ``is_address``'s answers (cleared when full, as ``_HOSTS``).
+_ADDRESSES: Final[dict[str, bool]] = {}
 
 
 def parse_uri(text: str) -> Uri:

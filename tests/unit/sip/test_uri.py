@@ -4,7 +4,7 @@ import pytest
 
 from vacant.errors import ParseError
 from vacant.sip import AbsoluteUri, Params, SipUri, TelUri, parse_uri, uri
-from vacant.sip.uri import format_host, is_ipv4, is_ipv6, parse_host, parse_port
+from vacant.sip.uri import format_host, is_address, is_ipv4, is_ipv6, parse_host, parse_port
 
 
 def test_sip_uri_components_are_parsed_and_unescaped() -> None:
@@ -167,6 +167,35 @@ def test_ipv4_octets_are_at_most_255(text: str, expected: bool) -> None:
 )
 def test_ipv6_address_forms(text: str, expected: bool) -> None:
     assert is_ipv6(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.0.2.1", True),
+        ("2001:db8::10", True),
+        ("256.0.0.1", False),
+        ("[2001:db8::10]", False),  # received holds the address, brackets or not: callers strip
+        ("host.example", False),
+        ("", False),
+    ],
+)
+def test_an_address_is_an_ipv4_or_ipv6_address_asked_twice_or_once(
+    text: str, expected: bool
+) -> None:
+    """§18.2.1: what ``received`` may hold; the second answer comes from the kept ones."""
+    assert is_address(text) is expected
+    assert uri._ADDRESSES[text] is expected
+    assert is_address(text) is expected
+
+
+def test_kept_answers_about_addresses_stay_bounded() -> None:
+    for n in range(uri._HOSTS_MAX + 1):
+        assert is_address(f"10.0.{n // 256}.{n % 256}")
+    assert len(uri._ADDRESSES) <= uri._HOSTS_MAX
+    long = "0" * uri._PARSED_TEXT_MAX + ":1"
+    assert not is_address(long)
+    assert long not in uri._ADDRESSES
 
 
 def test_format_host_brackets_ipv6_only() -> None:
