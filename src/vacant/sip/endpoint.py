@@ -55,6 +55,7 @@ from vacant.sip.transaction import (
     ClientTransaction,
     ServerTransaction,
     Transaction,
+    TransactionHost,
     TxInput,
     TxKind,
     TxState,
@@ -116,7 +117,7 @@ class Stats:
     )
 
 
-class SipEndpoint:
+class SipEndpoint(TransactionHost):
     """A SIP user agent's transaction layer and transport rules, without I/O.
 
     Args:

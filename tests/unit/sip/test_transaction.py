@@ -37,6 +37,7 @@ from vacant.sip.transaction import (
     Machine,
     ServerTransaction,
     Transaction,
+    TransactionHost,
     TxInput,
     TxKind,
     TxState,
@@ -79,7 +80,7 @@ def response(status: int, method: str = "INVITE") -> Response:
     return message
 
 
-class FakeHost:
+class FakeHost(TransactionHost):
     """Records what transactions ask of their endpoint."""
 
     def __init__(self, *, trying_delay: float | None = 0.2) -> None:
@@ -115,6 +116,25 @@ class FakeHost:
 
     def new_tag(self) -> str:
         return "f00dcafe"
+
+
+def test_a_host_that_leaves_out_a_method_fails_loudly_when_a_transaction_needs_it() -> None:
+    """``TransactionHost`` is the seam a transaction acts through; what an endpoint does not
+    provide raises rather than passing silently."""
+    host = TransactionHost()
+    tx = client(FakeHost())
+    needs = [
+        lambda: host.transmit(b"", PEER, False),
+        lambda: host.emit(TransportFailed(tx_id=TxId(1))),
+        lambda: host.arm(tx, TxInput.TIMER_A, 0.5),
+        lambda: host.cancel_timers(tx),
+        lambda: host.absorbed(tx),
+        lambda: host.retire(tx),
+        host.new_tag,
+    ]
+    for need in needs:
+        with pytest.raises(NotImplementedError):
+            need()
 
 
 def client(host: FakeHost, method: str = "INVITE", *, reliable: bool = False) -> ClientTransaction:
