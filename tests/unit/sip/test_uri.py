@@ -180,7 +180,7 @@ def test_ipv6_address_forms(text: str, expected: bool) -> None:
         ("", False),
     ],
 )
-def test_an_address_is_an_ipv4_or_ipv6_address_asked_twice_or_once(
+def test_an_address_is_an_ipv4_or_ipv6_address_and_the_answer_is_kept(
     text: str, expected: bool
 ) -> None:
     """§18.2.1: what ``received`` may hold; the second answer comes from the kept ones."""
