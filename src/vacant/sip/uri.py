@@ -13,7 +13,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import quote, unquote
 
 from vacant.errors import ParseError
@@ -134,10 +134,7 @@ def parse_host(text: str) -> str:
     host = _HOSTS.get(text)
     if host is None:
         host = _parse_host(text)
-        if len(text) <= _PARSED_TEXT_MAX:
-            if len(_HOSTS) >= _HOSTS_MAX:
-                _HOSTS.clear()
-            _HOSTS[text] = host
+        _keep(_HOSTS, _HOSTS_MAX, text, host)
     return host
 
 
@@ -171,10 +168,7 @@ def is_address(text: str) -> bool:
     known = _ADDRESSES.get(text)
     if known is None:
         known = is_ipv4(text) or is_ipv6(text)
-        if len(text) <= _PARSED_TEXT_MAX:
-            if len(_ADDRESSES) >= _HOSTS_MAX:
-                _ADDRESSES.clear()
-            _ADDRESSES[text] = known
+        _keep(_ADDRESSES, _HOSTS_MAX, text, known)
     return known
 
 
@@ -462,6 +456,7 @@ _HOSTS: Final[dict[str, str]] = {}
 _HOSTS_MAX: Final = 1024
 #: ``is_address``'s answers (cleared when full, as ``_HOSTS``).
 _ADDRESSES: Final[dict[str, bool]] = {}
+_V = TypeVar("_V")
 
 
 def parse_uri(text: str) -> Uri:
@@ -480,8 +475,14 @@ def parse_uri(text: str) -> Uri:
         uri = TelUri.parse(text)
     else:
         uri = AbsoluteUri.parse(text)
-    if len(text) <= _PARSED_TEXT_MAX:
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        _PARSED[text] = uri
+    _keep(_PARSED, _PARSED_MAX, text, uri)
     return uri
+
+
+def _keep(cache: dict[str, _V], most: int, text: str, value: _V) -> None:
+    """Remember ``value`` for ``text`` in ``cache``, bounded: emptied when it holds ``most``,
+    and a text longer than ``_PARSED_TEXT_MAX`` is never kept."""
+    if len(text) <= _PARSED_TEXT_MAX:
+        if len(cache) >= most:
+            cache.clear()
+        cache[text] = value
