@@ -9,6 +9,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/sip_core.py --runs 5        # five runs, then the medians
     .venv/bin/python bench/sip_core.py --distinct-numbers  # each call dials its own number
     .venv/bin/python bench/sip_core.py --service --tuned-gc --runs 5   # + call handler and CDRs
+    .venv/bin/python bench/sip_core.py --calls 2000 --generate 7000   # as bench/sip_instructions.py
 
 Each exchange is what one unassigned-number call costs the pure endpoint: ``receive`` the INVITE
 (parse, match, validate, stamp ``received``/``rport``, create the INVITE server transaction, 100
@@ -27,6 +28,10 @@ fresh SQLite database made by ``upgrade`` (in this thread: the server's writer t
 core). Simulated time advances 0.2 ms per call, so Timer I holds 25,000 transactions, as at
 5,000 calls/s. It is the server's per-call Python work minus the event loop and ``sendto``, and
 repeats far better than the socket benchmark on a shared machine.
+
+``--generate N`` makes the messages of N calls (at least ``--calls``) and runs ``--calls`` of them:
+two runs with the same ``--generate`` then differ only in the calls made, not in the making of
+their messages (``bench/sip_instructions.py`` counts that difference).
 
 Both the elapsed time and the CPU time of the process are printed: on a machine shared with other
 work the scheduler takes the core away now and then, which only the elapsed time counts.
@@ -104,12 +109,24 @@ class YoungCollector:
             self.due = now + YOUNG_GC_INTERVAL
 
 
+def messages(
+    invite: str, ack: str, transport: str, calls: int, generate: int
+) -> tuple[list[bytes], list[bytes]]:
+    """The INVITEs and ACKs of ``calls`` calls, out of those of ``generate`` made."""
+    made = range(max(calls, generate))
+    invites = [invite.format(T=transport, n=n).encode() for n in made]
+    # The ACK's To tag does not take part in RFC 3261 matching (§17.2.3), so any tag will do.
+    acks = [ack.format(T=transport, n=n, tag="0123abcd").encode() for n in made]
+    return invites[:calls], acks[:calls]
+
+
 def run(
     calls: int,
     transport: Literal["udp", "tcp"],
     *,
     distinct_numbers: bool = False,
     collect: Callable[[], None] = no_collection,
+    generate: int = 0,
 ) -> tuple[float, float]:
     """Run ``calls`` exchanges; return the elapsed and the CPU seconds (generation excluded)."""
     endpoint = SipEndpoint(rng=random.Random(SEED), trying_delay=0)
@@ -118,9 +135,7 @@ def run(
     invite_text, ack_text = INVITE, ACK
     if distinct_numbers:  # each call dials its own number, as SIPp does with -inf numbers.csv
         invite_text, ack_text = (t.replace(NUMBER, "+1555{n:07d}") for t in (INVITE, ACK))
-    invites = [invite_text.format(T=upper, n=n).encode() for n in range(calls)]
-    # The ACK's To tag does not take part in RFC 3261 matching (§17.2.3), so any tag will do.
-    acks = [ack_text.format(T=upper, n=n, tag="0123abcd").encode() for n in range(calls)]
+    invites, acks = messages(invite_text, ack_text, upper, calls, generate)
     sent = 0
     started, cpu_started = time.perf_counter(), time.process_time()
     now = 0.0
@@ -164,7 +179,11 @@ def exchange(
 
 
 def run_service(
-    calls: int, transport: Literal["udp", "tcp"], *, collect: Callable[[], None] = no_collection
+    calls: int,
+    transport: Literal["udp", "tcp"],
+    *,
+    collect: Callable[[], None] = no_collection,
+    generate: int = 0,
 ) -> tuple[float, float]:
     """``run`` through the call handler and the call records (``--service``, above)."""
     from vacant.routing.model import RoutingConfig
@@ -183,8 +202,7 @@ def run_service(
     handler = CallHandler(endpoint, lambda: snapshot, records.append, lambda: clock[0])
     source = Address("127.0.0.1", 5062, transport)
     upper = transport.upper()
-    invites = [INVITE.format(T=upper, n=n).encode() for n in range(calls)]
-    acks = [ACK.format(T=upper, n=n, tag="0123abcd").encode() for n in range(calls)]
+    invites, acks = messages(INVITE, ACK, upper, calls, generate)
     started, cpu_started = time.perf_counter(), time.process_time()
     for invite, ack in zip(invites, acks, strict=True):
         clock[0] = now = clock[0] + 0.0002
@@ -209,12 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="repeat, then print the medians")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--service", action="store_true", help="+ call handler and CDRs")
+    parser.add_argument("--generate", type=int, default=0, help="make N calls' messages")
     args = parser.parse_args(argv)
     collect = YoungCollector() if args.tuned_gc else no_collection
     exchange = (
-        functools.partial(run_service, collect=collect)
+        functools.partial(run_service, collect=collect, generate=args.generate)
         if args.service
-        else functools.partial(run, distinct_numbers=args.distinct_numbers, collect=collect)
+        else functools.partial(
+            run, distinct_numbers=args.distinct_numbers, collect=collect, generate=args.generate
+        )
     )
     what = (
         "INVITE/404/ACK calls through the call handler, CDRs written,"

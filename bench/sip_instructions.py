@@ -7,13 +7,14 @@ Usage (from the repository root)::
     .venv/bin/python bench/sip_instructions.py        # the interpreted modules (slower)
 
 What is counted: ``bench/sip_core.py --service`` (an INVITE, its 404 and the ACK through the
-endpoint and the call handler, the call records written to SQLite, no sockets), run under
-``valgrind --tool=callgrind`` twice at once: with 2,000 and with 7,000 calls, each after the same
-2,000 warm-up calls. The difference of the two programs' instruction counts, divided by 5,000, is
-what one call executes; start-up, imports and the warm-up cancel out. ``PYTHONHASHSEED`` is fixed,
-so dictionaries and sets lay out the same way in every run. ``--top N`` adds, per call, the
-inclusive instructions of the N costliest compiled functions (mypyc's ``CPyDef_`` symbols) and of
-a few C ones (the cyclic collector, SQLite): an interpreted module's functions are not visible.
+endpoint and the call handler, the call records written to SQLite, no sockets), run under ``valgrind
+--tool=callgrind`` twice at once: with 2,000 and with 7,000 calls, each after the same 2,000 warm-up
+calls. Both make the messages of 7,000 calls (``--generate``: formatting them costs a tenth as much
+as the calls), so the difference of the two programs' instruction counts, divided by 5,000, is what
+one call executes; start-up, imports, the messages and the warm-up cancel out. ``PYTHONHASHSEED`` is
+fixed, so dictionaries and sets lay out the same way in every run. ``--top N`` adds, per call, the
+inclusive instructions of the N costliest compiled functions (mypyc's ``CPyDef_`` symbols) and of a
+few C ones (the cyclic collector, SQLite): an interpreted module's functions are not visible.
 
 Why: on a shared virtual machine the time a call takes moves by a fifth from one minute to the
 next (docs/benchmarks.md, twelfth round), so a change worth 1% never shows in timed runs of any
@@ -52,6 +53,7 @@ def count(calls: int, workdir: Path) -> tuple[int, Path]:
     argv = [
         "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
         sys.executable, str(ROOT / "bench" / "sip_core.py"), "--service", "--calls", str(calls),
+        "--generate", str(LONG),
     ]  # fmt: skip
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
