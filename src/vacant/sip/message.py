@@ -46,6 +46,7 @@ _MISSING: Final = object()
 SIP_VERSION: Final = "SIP/2.0"
 # Method SP: what a Request-Line starts with (the method is a token, §25.1).
 _REQUEST_START: Final = re.compile(f"[{grammar.TOKEN_CHARS}]+ ".encode())
+_BARE_CR_LF: Final = "bare CR or LF in the header section (§7)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -390,12 +391,22 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
     if end < 0:
         raise ParseError("no empty line ends the header section (§7)", hint)
     head = data[start:end].decode("utf-8", "surrogateescape")
-    crlf = head.count("\r\n")
-    if head.count("\r") != crlf or head.count("\n") != crlf:
-        raise ParseError("bare CR or LF in the header section (§7)", hint)
+    # §7: lines end in CRLF; a CR or LF alone is an error. Each CR must be one of the CRLFs: the
+    # plain split below crosses every CRLF (one per field, counting the start line's), so it
+    # counts them for nothing; any other split counts them here.
+    crs = head.count("\r")
+    if head.count("\n") != crs:
+        raise ParseError(_BARE_CR_LF, hint)
     eol = head.find("\r\n")
     first = head if eol < 0 else head[:eol]
-    headers = _parse_fields(head, len(head) if eol < 0 else eol + 2, hint, limits)
+    fields_at = len(head) if eol < 0 else eol + 2
+    headers = _parse_plain_fields(head, fields_at, limits)
+    if headers is None:
+        if head.count("\r\n") != crs:
+            raise ParseError(_BARE_CR_LF, hint)
+        headers = _parse_any_fields(head[fields_at:], hint, limits)
+    elif len(headers) != crs:
+        raise ParseError(_BARE_CR_LF, hint)
     body_at = end + 4
     text = headers.single("content-length")
     if text is None:
@@ -422,9 +433,9 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
     return _parse_request_line(first, headers, body, hint)
 
 
-def _parse_fields(head: str, start: int, hint: int | None, limits: Limits) -> Headers:
-    """Split the header section (``head`` from ``start``, after the start line) into fields,
-    unfolding (§7.3.1)."""
+def _parse_plain_fields(head: str, start: int, limits: Limits) -> Headers | None:
+    """Split the header section (``head`` from ``start``, after the start line) into fields if
+    every line is plain (below); ``None`` if not."""
     end = len(head)
     if start >= end:
         return Headers.from_parsed([], [], [])
@@ -435,7 +446,6 @@ def _parse_fields(head: str, start: int, hint: int | None, limits: Limits) -> He
     # loop: compiled, it spends half the time of comprehensions zipped into columns.
     known = KNOWN_SPELLINGS
     most = limits.max_headers
-    fields_at = start
     keys: list[str] = []
     names: list[str] = []
     values: list[str] = []
@@ -445,11 +455,11 @@ def _parse_fields(head: str, start: int, hint: int | None, limits: Limits) -> He
             stop = end
         colon = head.find(":", start, stop)
         if colon < 0 or len(keys) == most:
-            return _parse_any_fields(head[fields_at:], hint, limits)
+            return None
         name = head[start:colon]
         key = known.get(name)
         if key is None:
-            return _parse_any_fields(head[fields_at:], hint, limits)
+            return None
         first, last = colon + 1, stop
         while first < last and (head[first] == " " or head[first] == "\t"):
             first += 1
@@ -464,7 +474,8 @@ def _parse_fields(head: str, start: int, hint: int | None, limits: Limits) -> He
 
 
 def _parse_any_fields(text: str, hint: int | None, limits: Limits) -> Headers:
-    """``_parse_fields`` for folded lines, unusual names and errors."""
+    """The fields of ``text`` when ``_parse_plain_fields`` declines: folded lines, unusual
+    names, errors."""
     wsp = grammar.WSP
     if "\r\n " in text or "\r\n\t" in text or text[0] in wsp:
         lines = _unfold(text.split("\r\n"), hint)
