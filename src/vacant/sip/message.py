@@ -35,9 +35,6 @@ from vacant.sip.uri import Uri, parse_uri
 
 T = TypeVar("T")
 
-# A list header value that ``split_commas`` returns unchanged: one element, no quotes or "<",
-# no surrounding whitespace.
-_PLAIN_LIST_ELEMENT: Final = re.compile(r'[^ \t,"<](?:[^,"<]*[^ \t,"<])?')
 # Methods known to be tokens, so that the Request-Line check skips the pattern for them.
 _COMMON_METHODS: Final = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY"})
 # Marks a view not cached yet, where ``None`` is a value (Max-Forwards, Content-Type).
@@ -162,7 +159,7 @@ class Message:
 
     def _vias(self) -> tuple[Via, ...]:
         values = self.headers.get_all("via")
-        if len(values) == 1 and _PLAIN_LIST_ELEMENT.fullmatch(values[0]) is not None:
+        if len(values) == 1 and _plain_list_element(values[0]):
             # One via-parm, exactly the text ``top_via`` parses: parse it once.
             return (self.top_via,)
         return tuple(Via.parse(v) for v in self.headers.values("via"))
@@ -286,6 +283,15 @@ class Message:
     def has(self, name: str) -> bool:
         """Whether a header field called ``name`` is present."""
         return name in self.headers
+
+
+def _plain_list_element(value: str) -> bool:
+    """Whether ``split_commas`` returns ``value`` unchanged, as the one element: no comma, no
+    surrounding whitespace. (A quote or "<" without a comma splits nothing; unclosed, it fails
+    the Via's own parse first.) A search for one character, where a regex took three times as
+    long."""
+    wsp = grammar.WSP
+    return value != "" and "," not in value and value[0] not in wsp and value[-1] not in wsp
 
 
 class Request(Message):

@@ -75,6 +75,26 @@ def test_typed_views_give_the_transaction_layer_its_keys() -> None:
     assert message.has("CALL-ID")
 
 
+@pytest.mark.parametrize(
+    ("value", "branches", "shared"),
+    [
+        ("SIP/2.0/UDP a.example;branch=z9hG4bK1", ["z9hG4bK1"], True),  # plain: parsed once
+        ("SIP/2.0/UDP a.example;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2",
+         ["z9hG4bK1", "z9hG4bK2"], False),
+        ('SIP/2.0/UDP a.example;branch=z9hG4bK1;x="a,b"', ["z9hG4bK1"], False),  # quoted comma
+        ('SIP/2.0/UDP a.example;branch=z9hG4bK1;x="<b>"', ["z9hG4bK1"], True),  # one element
+        ("SIP/2.0/UDP a.example;branch=z9hG4bK1 ", ["z9hG4bK1"], False),
+    ],
+)  # fmt: skip
+def test_vias_splits_a_field_unless_it_is_one_plain_element(
+    value: str, branches: list[str], shared: bool
+) -> None:
+    # §7.3.1: a Via field may hold several via-parms, separated by commas outside quotes.
+    message = Request("OPTIONS", SipUri(host="b.example"), [("Via", value)])
+    assert [via.branch for via in message.vias] == branches
+    assert (message.vias[0] is message.top_via) is shared
+
+
 def test_typed_views_are_cached_until_the_headers_change() -> None:
     message = parse_message(CANONICAL_INVITE)
     first = message.top_via
