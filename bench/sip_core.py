@@ -21,13 +21,13 @@ calls/s of simulated time. ``--distinct-numbers`` gives every call its own Reque
 (the core caches parsed URIs; by default all calls dial one number).
 
 ``--service`` runs the same exchanges through what ``vacant serve`` adds on top, still without
-sockets: the endpoint as the server configures it (its capabilities, 100 Trying by Timer
-Trying), ``CallHandler`` deciding over a routing snapshot where the number is unallocated (404
-with the Q.850 Reason), and ``add_calls`` writing the call records, 1,000 at a time, into a
-fresh SQLite database made by ``upgrade`` (in this thread: the server's writer thread shares its
-core). Simulated time advances 0.2 ms per call, so Timer I holds 25,000 transactions, as at
-5,000 calls/s. It is the server's per-call Python work minus the event loop and ``sendto``, and
-repeats far better than the socket benchmark on a shared machine.
+sockets: the endpoint as the server configures it (its capabilities, 100 Trying by Timer Trying),
+``CallHandler`` deciding over a routing snapshot where the number is unallocated (404 with the Q.850
+Reason), and ``add_calls`` writing the call records, 1,000 at a time, into a fresh SQLite database
+made by ``upgrade`` (in this thread: the server's writer thread shares its core). Simulated time
+advances 0.2 ms per call (``--step``), so Timer I holds 25,000 transactions, as at 5,000 calls/s. It
+is the server's per-call Python work minus the event loop and ``sendto``, and repeats far better
+than the socket benchmark on a shared machine.
 
 ``--generate N`` makes the messages of N calls (at least ``--calls``) and runs ``--calls`` of them:
 two runs with the same ``--generate`` then differ only in the calls made, not in the making of
@@ -184,8 +184,10 @@ def run_service(
     *,
     collect: Callable[[], None] = no_collection,
     generate: int = 0,
+    step: float = 0.0002,
 ) -> tuple[float, float]:
-    """``run`` through the call handler and the call records (``--service``, above)."""
+    """``run`` through the call handler and the call records (``--service``, above), ``step``
+    seconds of simulated time apart."""
     from vacant.routing.model import RoutingConfig
     from vacant.routing.policy import Snapshot
     from vacant.service.call import CAPABILITIES, CallHandler
@@ -205,7 +207,7 @@ def run_service(
     invites, acks = messages(INVITE, ACK, upper, calls, generate)
     started, cpu_started = time.perf_counter(), time.process_time()
     for invite, ack in zip(invites, acks, strict=True):
-        clock[0] = now = clock[0] + 0.0002
+        clock[0] = now = clock[0] + step
         exchange(endpoint, handler, (invite, ack), source, now)
         if len(records) >= 1_000:
             with session_scope(engine) as s:
@@ -228,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--service", action="store_true", help="+ call handler and CDRs")
     parser.add_argument("--generate", type=int, default=0, help="make N calls' messages")
+    parser.add_argument("--step", type=float, default=0.0002, help="--service: seconds per call")
     args = parser.parse_args(argv)
     collect = YoungCollector() if args.tuned_gc else no_collection
     exchange = (
-        functools.partial(run_service, collect=collect, generate=args.generate)
+        functools.partial(run_service, collect=collect, generate=args.generate, step=args.step)
         if args.service
         else functools.partial(
             run, distinct_numbers=args.distinct_numbers, collect=collect, generate=args.generate

@@ -7,14 +7,17 @@ Usage (from the repository root)::
     .venv/bin/python bench/sip_instructions.py        # the interpreted modules (slower)
 
 What is counted: ``bench/sip_core.py --service`` (an INVITE, its 404 and the ACK through the
-endpoint and the call handler, the call records written to SQLite, no sockets), run under ``valgrind
---tool=callgrind`` twice at once: with 2,000 and with 7,000 calls, each after the same 2,000 warm-up
-calls. Both make the messages of 7,000 calls (``--generate``: formatting them costs a tenth as much
-as the calls), so the difference of the two programs' instruction counts, divided by 5,000, is what
-one call executes; start-up, imports, the messages and the warm-up cancel out. ``PYTHONHASHSEED`` is
-fixed, so dictionaries and sets lay out the same way in every run. ``--top N`` adds, per call, the
-inclusive instructions of the N costliest compiled functions (mypyc's ``CPyDef_`` symbols) and of a
-few C ones (the cyclic collector, SQLite): an interpreted module's functions are not visible.
+endpoint and the call handler, the call records written to SQLite, no sockets), run under
+``valgrind --tool=callgrind`` twice at once: with 2,000 and with 7,000 calls, each after the same
+2,000 warm-up calls. Both make the messages of 7,000 calls (``--generate``: formatting them costs
+a seventh as much as the calls), and calls are 2.5 ms of simulated time apart (``--step``), so
+Timer I (5 s) ends no call of the shorter run and, in the longer one, as many as it has more:
+the difference of the two programs' instruction counts, divided by 5,000, is what one call
+executes from its INVITE to its transaction's end; start-up, imports, the messages and the
+warm-up cancel out. ``PYTHONHASHSEED`` is fixed, so dictionaries and sets lay out the same way in
+every run. ``--top N`` adds, per call, the inclusive instructions of the N costliest compiled
+functions (mypyc's ``CPyDef_`` symbols) and of a few C ones (the cyclic collector, SQLite): an
+interpreted module's functions are not visible.
 
 Why: on a shared virtual machine the time a call takes moves by a fifth from one minute to the
 next (docs/benchmarks.md, twelfth round), so a change worth 1% never shows in timed runs of any
@@ -41,6 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WARM_UP = 2_000  # bench/sip_core.py warms up with min(calls, 2,000) calls
 SHORT, LONG = 2_000, 7_000
 HASH_SEED = "3261"
+#: Simulated seconds per call: Timer I (T4, 5 s) ends SHORT calls after each call's ACK, so the
+#: longer run retires (Timer I, the transaction's end, the TU's event) the calls it adds.
+STEP = 5.0 / SHORT
 #: ``callgrind_annotate`` lines: "  1,234,567 (12.34%)  file:function [object]".
 _LINE = re.compile(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*?:(\S+)")
 _SHOWN = re.compile(r"CPyDef_|^gc_collect_main$|^sqlite3_step$")
@@ -53,7 +59,7 @@ def count(calls: int, workdir: Path) -> tuple[int, Path]:
     argv = [
         "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
         sys.executable, str(ROOT / "bench" / "sip_core.py"), "--service", "--calls", str(calls),
-        "--generate", str(LONG),
+        "--generate", str(LONG), "--step", str(STEP),
     ]  # fmt: skip
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
