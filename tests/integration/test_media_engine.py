@@ -20,7 +20,7 @@ import statistics
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +56,20 @@ def run(request: pytest.FixtureRequest) -> Runner:
     return runner
 
 
+#: Every ``Peer`` not yet closed by ``_close_peers``.
+_PEERS: list[Peer] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_peers() -> Iterator[None]:
+    """Close the test's peers' sockets after it, passed or failed: a failed test's sockets
+    otherwise stay open until a later test's garbage collection finds them and fails that test
+    with a ResourceWarning."""
+    yield
+    while _PEERS:
+        _PEERS.pop().close()
+
+
 def _ports(size: int = 200) -> tuple[int, int]:
     """A random range of ``size`` ports: tests of other helpers may run at the same time, and
     the engine skips ports already bound."""
@@ -75,12 +89,14 @@ class Received:
 
 
 class Peer:
-    """The caller's side: an RTP socket and an RTCP socket (RTP port + 1 when free)."""
+    """The caller's side: an RTP socket and an RTCP socket (RTP port + 1 when free). Closed after
+    the test that made it (``_close_peers``), also when it failed."""
 
     def __init__(self, family: int = socket.AF_INET, host: str = "127.0.0.1") -> None:
         self.host = host
         self.rtp = self._socket(family, host)
         self.rtcp = self._socket(family, host)
+        _PEERS.append(self)
 
     @staticmethod
     def _socket(family: int, host: str) -> socket.socket:
@@ -205,7 +221,6 @@ def test_frames_arrive_in_order_with_rtp_fields_of_rfc3550_5_1(run: Runner) -> N
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 @pytest.mark.parametrize("clock", ["timerfd", "loop"])
@@ -234,7 +249,6 @@ def test_packets_are_paced_every_20_ms_from_an_absolute_schedule(
             await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_repeat_plays_the_frames_again_then_calls_on_done_once(run: Runner) -> None:
@@ -253,7 +267,6 @@ def test_repeat_plays_the_frames_again_then_calls_on_done_once(run: Runner) -> N
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_play_again_replaces_the_playout_and_starts_a_talkspurt_rfc3551_4_1(run: Runner) -> None:
@@ -275,7 +288,6 @@ def test_play_again_replaces_the_playout_and_starts_a_talkspurt_rfc3551_4_1(run:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_close_stops_the_stream_and_on_done_never_fires(run: Runner) -> None:
@@ -298,7 +310,6 @@ def test_close_stops_the_stream_and_on_done_never_fires(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 @pytest.mark.parametrize("clock", ["timerfd", "loop"])
@@ -334,7 +345,6 @@ def test_a_stalled_clock_skips_to_the_current_slot_without_a_burst(
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 # RTCP (RFC 3550 §6)
@@ -362,7 +372,6 @@ def test_sender_reports_with_cname_are_sent_every_rtcp_interval_rfc3550_6_4_1(ru
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_close_sends_sr_sdes_and_bye_rfc3550_6_6(run: Runner) -> None:
@@ -380,7 +389,6 @@ def test_close_sends_sr_sdes_and_bye_rfc3550_6_6(run: Runner) -> None:
         assert engine.active == 0
 
     run(scenario())
-    peer.close()
 
 
 # Inbound: symmetric RTP (RFC 4961), the no-media timeout
@@ -414,8 +422,6 @@ def test_rtp_latches_to_the_source_of_the_callers_rtp_rfc4961(run: Runner) -> No
         await engine.close()
 
     run(scenario())
-    sdp_peer.close()
-    nat.close()
 
 
 def test_a_new_sdp_address_forgets_the_latch(run: Runner) -> None:
@@ -436,8 +442,6 @@ def test_a_new_sdp_address_forgets_the_latch(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    for peer in (first, nat, moved):
-        peer.close()
 
 
 def test_no_media_timeout_fires_once_when_the_caller_sends_nothing(run: Runner) -> None:
@@ -456,7 +460,6 @@ def test_no_media_timeout_fires_once_when_the_caller_sends_nothing(run: Runner) 
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_no_media_timeout_waits_while_rtp_or_rtcp_arrives(run: Runner) -> None:
@@ -478,7 +481,6 @@ def test_no_media_timeout_waits_while_rtp_or_rtcp_arrives(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_garbage_is_rejected_and_does_not_count_as_media(run: Runner) -> None:
@@ -499,7 +501,6 @@ def test_garbage_is_rejected_and_does_not_count_as_media(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 # Hold (RFC 3264 §8.4)
@@ -532,7 +533,6 @@ def test_hold_pauses_sending_and_resume_starts_a_talkspurt(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_sdp_port_zero_or_no_address_sends_nothing(run: Runner) -> None:
@@ -550,7 +550,6 @@ def test_sdp_port_zero_or_no_address_sends_nothing(run: Runner) -> None:
         assert stream.seconds_played == pytest.approx(3 * PTIME)
 
     run(scenario())
-    peer.close()
 
 
 # Ports
@@ -640,7 +639,6 @@ def test_play_bounds_frames_and_repeat(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_ipv6_engine_sends_from_an_ipv6_port(run: Runner) -> None:
@@ -657,7 +655,6 @@ def test_ipv6_engine_sends_from_an_ipv6_port(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 # SRTP (RFC 3711, keys from RFC 4568)
@@ -704,7 +701,6 @@ def test_srtp_receiver_with_our_key_gets_the_original_payload_rfc3711(
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_srtp_inbound_that_fails_authentication_is_dropped_rfc3711_3_3(run: Runner) -> None:
@@ -743,7 +739,6 @@ def test_srtp_inbound_that_fails_authentication_is_dropped_rfc3711_3_3(run: Runn
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_an_unusable_suite_key_or_payload_type_is_a_media_error(run: Runner) -> None:
@@ -763,7 +758,6 @@ def test_an_unusable_suite_key_or_payload_type_is_a_media_error(run: Runner) -> 
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 # Many streams share one clock
@@ -797,7 +791,6 @@ def test_many_streams_share_one_clock_and_each_keeps_its_pace(run: Runner) -> No
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_frames_of_different_sizes_are_sent_as_they_are(run: Runner) -> None:
@@ -812,7 +805,6 @@ def test_frames_of_different_sizes_are_sent_as_they_are(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_dual_stack_engine_sends_to_an_ipv4_remote(run: Runner) -> None:
@@ -830,7 +822,6 @@ def test_dual_stack_engine_sends_to_an_ipv4_remote(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_a_remote_we_cannot_reach_sends_nothing(run: Runner) -> None:
@@ -850,7 +841,6 @@ def test_a_remote_we_cannot_reach_sends_nothing(run: Runner) -> None:
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_an_address_not_on_this_host_is_a_media_error(run: Runner) -> None:
@@ -883,7 +873,6 @@ def test_a_callback_that_raises_is_logged_and_the_clock_goes_on(
 
     run(scenario())
     assert "on_done callback failed" in caplog.text
-    peer.close()
 
 
 # The media thread: RTP off the event loop thread
@@ -925,7 +914,6 @@ def test_rtp_is_sent_from_the_media_thread_and_on_done_runs_in_the_loop_thread(
         assert {t.ident for t in threading.enumerate()}.isdisjoint(ticks)  # joined
 
     run(scenario())
-    peer.close()
 
 
 def test_a_blocked_event_loop_does_not_delay_the_packets(run: Runner) -> None:
@@ -950,7 +938,6 @@ def test_a_blocked_event_loop_does_not_delay_the_packets(run: Runner) -> None:
             await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def _switches(thread: threading.Thread) -> int:
@@ -994,7 +981,6 @@ def test_the_clock_rests_while_no_stream_is_open_and_resumes_on_its_grid(run: Ru
         assert not media_thread.is_alive()
 
     run(scenario())
-    peer.close()
 
 
 @pytest.mark.parametrize("change", ["close", "play"])
@@ -1021,7 +1007,6 @@ def test_an_on_done_posted_before_close_or_a_new_play_never_fires(
         await engine.close()
 
     run(scenario())
-    peer.close()
 
 
 def test_close_joins_the_media_thread_after_every_stream_sent_its_bye_rfc3550_6_6(
@@ -1078,4 +1063,3 @@ def test_a_failing_command_or_tick_is_logged_and_the_media_thread_goes_on(
     run(scenario())
     assert "a stream command failed" in caplog.text
     assert "a tick or a read failed" in caplog.text
-    peer.close()
