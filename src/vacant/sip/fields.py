@@ -138,27 +138,46 @@ class Via:
     def parse(cls, text: str) -> "Via":
         """Parse one via-parm, checking the parameters RFC 3261 and RFC 3581 give meaning to.
 
+        A peer's Vias differ from call to call in the branch alone (§8.1.1.7), so a value is
+        kept by its text without the branch's value, its shape (``_VIA_SHAPES``), and one of
+        the same shape is the kept one with its own branch: with no quoted-string in the text,
+        every ";" starts a parameter, and a branch of letters, digits, "-" and "." parses as
+        itself wherever it stands, so the rest parses as it did.
+
         Raises:
             ParseError: not a via-parm, or a malformed branch, received, rport, maddr or ttl.
         """
-        plain = grammar.PLAIN_VIA.fullmatch(text)
-        if plain is not None:
-            transport, host_text, port_text, params_text = plain.groups()
-            protocol, params_at = "SIP/2.0", -1
-        else:
-            match = grammar.VIA_HEAD.match(text)
-            if match is None:
-                raise _fail("Via", text)
-            name, version, transport, host_text, port_text = match.groups()
-            transport = transport.upper()
-            protocol, params_at, params_text = f"{name.upper()}/{version}", match.end(), ""
-        host = parse_host(host_text)  # sent-by first: the error names the first fault
-        port = parse_port(port_text) if port_text is not None else None
-        params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
-        for key, value in params.items:
-            _check_via_param(key if key.islower() else key.lower(), value, text)
-        via = Via(transport=transport, host=host, port=port, params=params, protocol=protocol)
+        at = text.find(_BRANCH)
+        if at < 0 or '"' in text:
+            return _parse_via(text)
+        start = at + len(_BRANCH)
+        end = text.find(";", start)
+        if end < 0:
+            end = len(text)
+        branch = text[start:end]
+        if not grammar.is_plain_token(branch):
+            return _parse_via(text)
+        shape = text[:start] + text[end:]
+        seen = _VIA_SHAPES.get(shape)
+        if seen is not None:
+            via, index = seen
+            return via._with_item(index, ("branch", branch))
+        via = _parse_via(text)
+        if len(shape) <= _KEPT_TEXT_MAX:
+            # Kept only if the parameter cut out is the branch the Via reports: the first one
+            # called "branch" in any case, spelt "branch".
+            items = via.params.items
+            index = next(i for i, (key, _) in enumerate(items) if key.lower() == "branch")
+            if items[index] == ("branch", branch):
+                _keep(_VIA_SHAPES, shape, (via, index))
         return via
+
+    def _with_item(self, index: int, item: tuple[str, str | None]) -> "Via":
+        """A copy with parameter ``index`` replaced by ``item``."""
+        items = self.params.items
+        params = Params((*items[:index], item, *items[index + 1 :]))
+        return Via(transport=self.transport, host=self.host, port=self.port, params=params,
+                   protocol=self.protocol)  # fmt: skip
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
@@ -223,6 +242,27 @@ class Via:
         return int(value) if value is not None else None
 
 
+def _parse_via(text: str) -> Via:
+    """``Via.parse`` without the kept shapes."""
+    plain = grammar.PLAIN_VIA.fullmatch(text)
+    if plain is not None:
+        transport, host_text, port_text, params_text = plain.groups()
+        protocol, params_at = "SIP/2.0", -1
+    else:
+        match = grammar.VIA_HEAD.match(text)
+        if match is None:
+            raise _fail("Via", text)
+        name, version, transport, host_text, port_text = match.groups()
+        transport = transport.upper()
+        protocol, params_at, params_text = f"{name.upper()}/{version}", match.end(), ""
+    host = parse_host(host_text)  # sent-by first: the error names the first fault
+    port = parse_port(port_text) if port_text is not None else None
+    params = _plain_params(params_text) if params_at < 0 else parse_params(text, params_at)
+    for key, value in params.items:
+        _check_via_param(key if key.islower() else key.lower(), value, text)
+    return Via(transport=transport, host=host, port=port, params=params, protocol=protocol)
+
+
 def _check_via_param(key: str, value: str | None, text: str) -> None:
     match key:
         case "branch":  # via-branch = "branch" EQUAL token
@@ -273,17 +313,36 @@ class NameAddr:
 
         A value without a tag is kept (``_NAME_ADDRS``) and handed out again for the same text:
         a peer's Contact, the To of a number dialled again. A tagged one (a From, a To inside a
-        dialog) is new at every call and is not kept.
+        dialog) is new at every call: when its text ends in a tag of letters, digits, "-" and
+        "." after the text of a kept value, it is that value with the tag added (a parameter
+        after all the others, which parse as they did alone), and the text before the tag is
+        parsed and kept for the next one.
 
         Raises:
             ParseError: a broken quoted-string, spaces inside ``<>`` (RFC 4475 §3.1.2.14), a
                 display name that is neither tokens nor quoted (§3.1.2.15), or a bad URI.
         """
         name_addr = _NAME_ADDRS.get(text)
-        if name_addr is None:
-            name_addr = _parse_name_addr(text)
-            if name_addr.tag is None and len(text) <= _KEPT_TEXT_MAX:
+        if name_addr is not None:
+            return name_addr
+        at = text.rfind(_TAG)
+        tag = text[at + len(_TAG) :] if at > 0 else ""
+        untagged_text = text[:at] if grammar.is_plain_token(tag) else None
+        if untagged_text is not None:
+            untagged = _NAME_ADDRS.get(untagged_text)
+            if untagged is not None:
+                params = Params((*untagged.params.items, ("tag", tag)))
+                return NameAddr(uri=untagged.uri, display_name=untagged.display_name,
+                                params=params)  # fmt: skip
+        name_addr = _parse_name_addr(text)
+        if len(text) <= _KEPT_TEXT_MAX:
+            if name_addr.tag is None:
                 _keep(_NAME_ADDRS, text, name_addr)
+            elif untagged_text is not None:
+                # It parses: the same text without its last parameter.
+                untagged = _parse_name_addr(untagged_text)
+                if untagged.tag is None:
+                    _keep(_NAME_ADDRS, untagged_text, untagged)
         return name_addr
 
     def __str__(self) -> str:
@@ -312,6 +371,11 @@ class NameAddr:
 #: as ``vacant.sip.uri`` does with the URIs it parsed.
 _NAME_ADDRS: Final[dict[str, NameAddr]] = {}
 _CSEQS: Final[dict[str, "CSeq"]] = {}
+#: ``Via.parse``'s kept values, by their text without the branch's value: (Via, the branch's
+#: place among its parameters).
+_VIA_SHAPES: Final[dict[str, tuple[Via, int]]] = {}
+_BRANCH: Final = ";branch="
+_TAG: Final = ";tag="
 _KEPT_MAX: Final = 2048
 _KEPT_TEXT_MAX: Final = 256
 

@@ -157,6 +157,12 @@ def is_token(text: str) -> bool:
     return TOKEN.fullmatch(text) is not None
 
 
+def is_plain_token(text: str) -> bool:
+    """Whether ``text`` is a token of letters, digits, "-" and "." only: the form tags and
+    branches take in practice, told without a regex (other tokens answer ``False``)."""
+    return text.isascii() and text.replace("-", "").replace(".", "").isalnum()
+
+
 def unquote(quoted: str) -> str:
     """The text of a quoted-string body (without its quotes), with quoted-pairs resolved."""
     return QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
