@@ -6,23 +6,23 @@ parses back to an equal value. Messages cache the views they hand out (``Message
 """
 
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from vacant.errors import ParseError
 from vacant.sip import grammar
 from vacant.sip.uri import (
     EMPTY_PARAMS,
+    KEPT_TEXT_MAX,
     Params,
     SipUri,
     Uri,
     format_host,
     is_address,
+    keep,
     parse_host,
     parse_port,
     parse_uri,
 )
-
-T = TypeVar("T")
 
 # RFC 3261 §8.1.1.7: a branch that starts with this was made by an RFC 3261 element.
 MAGIC_COOKIE: Final = "z9hG4bK"
@@ -163,13 +163,12 @@ class Via:
             via, index = seen
             return via._with_item(index, ("branch", branch))
         via = _parse_via(text)
-        if len(shape) <= _KEPT_TEXT_MAX:
-            # Kept only if the parameter cut out is the branch the Via reports: the first one
-            # called "branch" in any case, spelt "branch".
-            items = via.params.items
-            index = next(i for i, (key, _) in enumerate(items) if key.lower() == "branch")
-            if items[index] == ("branch", branch):
-                _keep(_VIA_SHAPES, shape, (via, index))
+        # Kept only if the parameter cut out is the branch the Via reports: the first one called
+        # "branch" in any case, spelt "branch".
+        items = via.params.items
+        index = next(i for i, (key, _) in enumerate(items) if key.lower() == "branch")
+        if items[index] == ("branch", branch):
+            keep(_VIA_SHAPES, _KEPT_MAX, shape, (via, index))
         return via
 
     def _with_item(self, index: int, item: tuple[str, str | None]) -> "Via":
@@ -335,14 +334,13 @@ class NameAddr:
                 return NameAddr(uri=untagged.uri, display_name=untagged.display_name,
                                 params=params)  # fmt: skip
         name_addr = _parse_name_addr(text)
-        if len(text) <= _KEPT_TEXT_MAX:
-            if name_addr.tag is None:
-                _keep(_NAME_ADDRS, text, name_addr)
-            elif untagged_text is not None:
-                # It parses: the same text without its last parameter.
-                untagged = _parse_name_addr(untagged_text)
-                if untagged.tag is None:
-                    _keep(_NAME_ADDRS, untagged_text, untagged)
+        if name_addr.tag is None:
+            keep(_NAME_ADDRS, _KEPT_MAX, text, name_addr)
+        elif untagged_text is not None and len(untagged_text) <= KEPT_TEXT_MAX:
+            # It parses: the same text without its last parameter.
+            untagged = _parse_name_addr(untagged_text)
+            if untagged.tag is None:
+                keep(_NAME_ADDRS, _KEPT_MAX, untagged_text, untagged)
         return name_addr
 
     def __str__(self) -> str:
@@ -377,13 +375,6 @@ _VIA_SHAPES: Final[dict[str, tuple[Via, int]]] = {}
 _BRANCH: Final = ";branch="
 _TAG: Final = ";tag="
 _KEPT_MAX: Final = 2048
-_KEPT_TEXT_MAX: Final = 256
-
-
-def _keep(kept: dict[str, T], text: str, value: T) -> None:
-    if len(kept) >= _KEPT_MAX:
-        kept.clear()
-    kept[text] = value
 
 
 def _parse_name_addr(text: str) -> NameAddr:
@@ -449,8 +440,7 @@ class CSeq:
                 raise _fail("CSeq", text)
             number, method = match.groups()
             cseq = CSeq(number=_digits(number, _MAX_CSEQ, "CSeq number"), method=method)
-            if len(text) <= _KEPT_TEXT_MAX:
-                _keep(_CSEQS, text, cseq)
+            keep(_CSEQS, _KEPT_MAX, text, cseq)
         return cseq
 
     def __str__(self) -> str:

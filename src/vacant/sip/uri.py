@@ -134,7 +134,7 @@ def parse_host(text: str) -> str:
     host = _HOSTS.get(text)
     if host is None:
         host = _parse_host(text)
-        _keep(_HOSTS, _HOSTS_MAX, text, host)
+        keep(_HOSTS, _HOSTS_MAX, text, host)
     return host
 
 
@@ -168,7 +168,7 @@ def is_address(text: str) -> bool:
     known = _ADDRESSES.get(text)
     if known is None:
         known = is_ipv4(text) or is_ipv6(text)
-        _keep(_ADDRESSES, _HOSTS_MAX, text, known)
+        keep(_ADDRESSES, _HOSTS_MAX, text, known)
     return known
 
 
@@ -450,7 +450,8 @@ Uri = SipUri | TelUri | AbsoluteUri
 #: can be shared. Bounded: emptied when full, and long texts are never kept.
 _PARSED: Final[dict[str, Uri]] = {}
 _PARSED_MAX: Final = 2048
-_PARSED_TEXT_MAX: Final = 256
+#: The longest text a bounded cache of parsed values keeps (``keep``; ``vacant.sip.fields`` too).
+KEPT_TEXT_MAX: Final = 256
 #: Hosts ``parse_host`` accepted lately, unbracketed (cleared when full, as ``_PARSED``).
 _HOSTS: Final[dict[str, str]] = {}
 _HOSTS_MAX: Final = 1024
@@ -475,14 +476,14 @@ def parse_uri(text: str) -> Uri:
         uri = TelUri.parse(text)
     else:
         uri = AbsoluteUri.parse(text)
-    _keep(_PARSED, _PARSED_MAX, text, uri)
+    keep(_PARSED, _PARSED_MAX, text, uri)
     return uri
 
 
-def _keep(cache: dict[str, _V], most: int, text: str, value: _V) -> None:
+def keep(cache: dict[str, _V], most: int, text: str, value: _V) -> None:
     """Remember ``value`` for ``text`` in ``cache``, bounded: emptied when it holds ``most``,
-    and a text longer than ``_PARSED_TEXT_MAX`` is never kept."""
-    if len(text) <= _PARSED_TEXT_MAX:
+    and a text longer than ``KEPT_TEXT_MAX`` is never kept."""
+    if len(text) <= KEPT_TEXT_MAX:
         if len(cache) >= most:
             cache.clear()
         cache[text] = value

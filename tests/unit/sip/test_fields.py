@@ -16,6 +16,7 @@ from vacant.sip import (
     parse_max_forwards,
     parse_media_type,
     parse_params,
+    uri,
 )
 
 # --- generic parameters ------------------------------------------------------------------------
@@ -215,12 +216,10 @@ def test_tagless_name_addrs_and_cseqs_are_shared_values_and_their_caches_stay_bo
         assert CSeq.parse(f"{n} INVITE") == CSeq(n, "INVITE")
     assert len(fields._NAME_ADDRS) <= fields._KEPT_MAX
     assert len(fields._CSEQS) <= fields._KEPT_MAX
-    long = f"<sip:{'a' * fields._KEPT_TEXT_MAX}@cache.example>"
-    assert NameAddr.parse(long).uri == SipUri(
-        user="a" * fields._KEPT_TEXT_MAX, host="cache.example"
-    )
+    long = f"<sip:{'a' * uri.KEPT_TEXT_MAX}@cache.example>"
+    assert NameAddr.parse(long).uri == SipUri(user="a" * uri.KEPT_TEXT_MAX, host="cache.example")
     assert long not in fields._NAME_ADDRS
-    long_cseq = f"{'0' * fields._KEPT_TEXT_MAX}1 INVITE"
+    long_cseq = f"{'0' * uri.KEPT_TEXT_MAX}1 INVITE"
     assert CSeq.parse(long_cseq) == CSeq(1, "INVITE")
     assert long_cseq not in fields._CSEQS
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vacant.errors import ParseError
-from vacant.sip import NameAddr, Via, fields, grammar
+from vacant.sip import NameAddr, Via, fields, grammar, uri
 
 EXAMPLES = settings(max_examples=400, deadline=None)
 
@@ -88,7 +88,7 @@ def test_a_vias_shape_is_kept_and_gives_the_next_branch() -> None:
     [
         "SIP/2.0/UDP h;Branch=z9hG4bK1;branch=z9hG4bK1",  # the branch is the first, spelt so
         "SIP/2.0/UDP h;BRANCH=z9hG4bK2;branch=z9hG4bK1",
-        f"SIP/2.0/UDP h;x={'a' * fields._KEPT_TEXT_MAX};branch=z9hG4bK1",  # too long to keep
+        f"SIP/2.0/UDP h;x={'a' * uri.KEPT_TEXT_MAX};branch=z9hG4bK1",  # too long to keep
         'SIP/2.0/UDP h;x="q";branch=z9hG4bK1',  # a quoted-string: not looked at
         "SIP/2.0/UDP h;branch=z9hG4bK!",  # not of the plain form
         "SIP/2.0/UDP h;rport",  # no branch
@@ -152,7 +152,7 @@ def test_the_text_before_a_tag_is_kept_and_gives_the_next_tag(untagged: str) -> 
     [
         "<sip:a@b.example>;tag=1;tag=2",  # the text before the last tag has a tag
         "<sip:a@b.example>;tag=x!",  # not of the plain form
-        f"<sip:{'a' * fields._KEPT_TEXT_MAX}@b.example>;tag=1",  # too long to keep
+        f"<sip:{'a' * uri.KEPT_TEXT_MAX}@b.example>;tag=1",  # too long to keep
     ],
 )
 def test_the_text_before_a_tag_is_kept_only_when_tagless(text: str) -> None:

@@ -193,7 +193,7 @@ def test_kept_answers_about_addresses_stay_bounded() -> None:
     for n in range(uri._HOSTS_MAX + 1):
         assert is_address(f"10.0.{n // 256}.{n % 256}")
     assert len(uri._ADDRESSES) <= uri._HOSTS_MAX
-    long = "0" * uri._PARSED_TEXT_MAX + ":1"
+    long = "0" * uri.KEPT_TEXT_MAX + ":1"
     assert not is_address(long)
     assert long not in uri._ADDRESSES
 
@@ -284,8 +284,8 @@ def test_parsed_uris_are_shared_values_and_the_cache_of_them_stays_bounded() -> 
     for n in range(uri._PARSED_MAX + 1):
         assert parse_uri(f"sip:{n}@cache.example") == SipUri(user=str(n), host="cache.example")
     assert len(uri._PARSED) <= uri._PARSED_MAX
-    long = f"sip:{'a' * uri._PARSED_TEXT_MAX}@cache.example"
-    assert parse_uri(long).user == "a" * uri._PARSED_TEXT_MAX
+    long = f"sip:{'a' * uri.KEPT_TEXT_MAX}@cache.example"
+    assert parse_uri(long).user == "a" * uri.KEPT_TEXT_MAX
     assert long not in uri._PARSED
 
 
@@ -295,7 +295,7 @@ def test_accepted_hosts_are_remembered_boundedly_and_bad_ones_never() -> None:
     for n in range(uri._HOSTS_MAX + 1):
         assert parse_host(f"h{n}.cache.example") == f"h{n}.cache.example"
     assert len(uri._HOSTS) <= uri._HOSTS_MAX
-    long = f"{'a' * uri._PARSED_TEXT_MAX}.example"
+    long = f"{'a' * uri.KEPT_TEXT_MAX}.example"
     assert parse_host(long) == long
     assert long not in uri._HOSTS
     with pytest.raises(ParseError):
