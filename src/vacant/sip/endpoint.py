@@ -81,8 +81,8 @@ _VIA_VIEWS: Final = frozenset({"top_via", "vias"})
 # RFC 3261 §25.1 port = 1*DIGIT; a 16-bit number.
 _MAX_PORT: Final = 65535
 
-# ``_absorbed_ack``: the first Via line of a header section, and the plain form RFC 3261
-# clients send (§20.42: IPv4 sent-by with a port, the branch first and a token, §25.1).
+# ``_absorbed_ack``: the first Via line, and the plain form RFC 3261 clients send (§20.42:
+# IPv4 sent-by with a port, the branch first and a token, §25.1), usually the first field.
 _FIRST_VIA: Final = re.compile(rb"\r\n(?:via|v)[ \t]*:", re.IGNORECASE)
 _PLAIN_VIA: Final = re.compile(
     rb"\r\nVia: SIP/2\.0/(?:UDP|TCP|TLS) ([0-9.]+):([1-9][0-9]{0,4})"
@@ -127,8 +127,7 @@ class SipEndpoint(TransactionHost):
         limits: what ``parse_message`` accepts.
         local: our own addresses, one per transport, for the Via of requests we send (§18.1.1).
         trying_delay: when an INVITE server transaction sends 100 Trying by itself: 0.2 s
-            (§17.2.1's rule), 0 (at once), or ``None`` (never: the TU always answers within
-            200 ms).
+            (§17.2.1's rule), 0 (at once), or ``None`` (never: the TU answers within 200 ms).
     """
 
     def __init__(
@@ -454,17 +453,18 @@ class SipEndpoint(TransactionHost):
     def _absorbed_ack(self, data: bytes) -> bool:
         """Absorb the ACK ``data`` if its top Via names an INVITE server transaction that sent
         a non-2xx (Completed, Confirmed); whether it did. §17.2.3 matches it by branch and
-        sent-by alone and it ends there (§17.2.1: absorbed, not passed up, not answered), so the
-        rest is not parsed (as costly as the rest of a call's input): an ACK malformed past its
-        top Via is absorbed where the full path would drop it. A 2xx awaiting its ACK
+        sent-by alone and it ends there (§17.2.1), so the rest is not parsed: an ACK malformed
+        past its top Via is absorbed where the full path would drop it. A 2xx awaiting its ACK
         (§13.3.1.4), or another form of Via, takes the full path."""
         if self._retransmissions or len(data) > self.limits.max_message_size:
             return False
         end = data.find(b"\r\n\r\n") + 2  # framed: the header section and its last CRLF
-        if end < 2 or not data.endswith(b" SIP/2.0", 0, data.find(b"\r\n")):
+        line_end = data.find(b"\r\n")
+        if end < 2 or not data.endswith(b" SIP/2.0", 0, line_end):
             return False
-        first = _FIRST_VIA.search(data, 0, end)
-        via = None if first is None else _PLAIN_VIA.match(data, first.start(), end)
+        via = _PLAIN_VIA.match(data, line_end, end)
+        if via is None and (first := _FIRST_VIA.search(data, line_end, end)) is not None:
+            via = _PLAIN_VIA.match(data, first.start(), end)
         if via is None:
             return False
         # Only a sent-by that parsed is in the index (``parse_host``, ``parse_port``): a match

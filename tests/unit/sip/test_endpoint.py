@@ -238,6 +238,34 @@ def test_ack_for_a_non_2xx_is_matched_by_its_top_via_alone_rfc3261_17_2_3(
     assert (ep.stats.parse_errors, ep.stats.dropped, ep.stats.absorbed) == (0, 0, 1)
 
 
+PLAIN_VIA = f"Via: SIP/2.0/UDP 192.0.2.10:5060;branch={BRANCH}"
+
+
+@pytest.mark.parametrize(
+    ("ack", "confirmed"),
+    [
+        (req("ACK", omit=("Via",), extra=(PLAIN_VIA, "not a header field")), True),
+        (req("ACK", sent_by="proxy.example.com", extra=(PLAIN_VIA, "not a header field")), False),
+    ],
+    ids=["plain Via, not the first field", "plain Via below a top Via of another form"],
+)
+def test_ack_fast_path_reads_the_top_via_wherever_it_is_rfc3261_17_2_3(
+    ep: SipEndpoint, ack: bytes, confirmed: bool
+) -> None:
+    """The fast path matches the first field in place, else searches for the first Via: a
+    plain top Via lower down still ends the transaction unparsed (the malformed line shows it),
+    and a plain Via below a top Via it cannot read never stands in for it (§17.2.3 matches the
+    top Via)."""
+    event = invite_tx(ep)
+    ep.reply(event.tx_id, 404, 0.05)
+    wire(ep)
+    ep.receive(ack, SRC, 0.1)
+    tx = ep.transaction(event.tx_id)
+    assert tx is not None
+    assert tx.state is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
+    assert (ep.stats.parse_errors, ep.stats.absorbed) == ((0, 1) if confirmed else (1, 0))
+
+
 COMPACT_VIA = f"v: SIP/2.0/UDP 192.0.2.10:5060;branch={BRANCH}"
 BRANCH_NOT_FIRST = f"Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch={BRANCH}"
 
