@@ -397,18 +397,16 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Request | Res
     if end < 0:
         raise ParseError("no empty line ends the header section (§7)", hint)
     head = data[start:end].decode("utf-8", "surrogateescape")
-    # §7: lines end in CRLF; a CR or LF alone is an error. Each CR must be one of the CRLFs: the
-    # plain split below crosses every CRLF (one per field, counting the start line's), so it
-    # counts them for nothing; any other split counts them here.
+    # §7: lines end in CRLF; a CR or LF alone is an error. The plain split below cuts the fields
+    # at LFs that each follow a CR (one per field, counting the start line's), so every LF is in
+    # a CRLF and the CRs are as many as the fields; any other split counts them all here.
     crs = head.count("\r")
-    if head.count("\n") != crs:
-        raise ParseError(_BARE_CR_LF, hint)
     eol = head.find("\r\n")
     first = head if eol < 0 else head[:eol]
     fields_at = len(head) if eol < 0 else eol + 2
-    headers = _parse_plain_fields(head, fields_at, limits)
+    headers = None if "\n" in first else _parse_plain_fields(head, fields_at, limits)
     if headers is None:
-        if head.count("\r\n") != crs:
+        if head.count("\n") != crs or head.count("\r\n") != crs:
             raise ParseError(_BARE_CR_LF, hint)
         headers = _parse_any_fields(head[fields_at:], hint, limits)
     elif len(headers) != crs:
@@ -456,9 +454,13 @@ def _parse_plain_fields(head: str, start: int, limits: Limits) -> Headers | None
     names: list[str] = []
     values: list[str] = []
     while True:
-        stop = head.find("\r\n", start)
-        if stop < 0:
+        lf = head.find("\n", start)  # one character: found by memchr, where CRLF is not
+        if lf < 0:
             stop = end
+        elif head[lf - 1] == "\r":
+            stop = lf - 1
+        else:
+            return None  # a bare LF: the other split refuses it
         colon = head.find(":", start, stop)
         if colon < 0 or len(keys) == most:
             return None
@@ -474,9 +476,9 @@ def _parse_plain_fields(head: str, start: int, limits: Limits) -> Headers | None
         keys.append(key)
         names.append(name)
         values.append(head[first:last])
-        if stop == end:
+        if lf < 0:
             return Headers.from_parsed(keys, names, values)
-        start = stop + 2
+        start = lf + 1
 
 
 def _parse_any_fields(text: str, hint: int | None, limits: Limits) -> Headers:

@@ -311,6 +311,11 @@ def test_malformed_messages_raise_parse_error_with_the_status_to_answer(
         b"INVITE sip:a@b.\n\rexample SIP/2.0\r\nTo: x\r\n\r\n",
         b"INVITE sip:a@b.example SIP/2.0\r\nX-Odd: x\ny\r\nFrom: y\rz\r\n\r\n",
         b"INVITE sip:a@b.example SIP/2.0\r\nTo: x\r\n \n\r\r\n\r\n",
+        # One alone on the plain path: an LF in the start line, a CR in a value or before a CRLF.
+        b"INVITE sip:a@b.\nexample SIP/2.0\r\nTo: x\r\n\r\n",
+        b"INVITE sip:a@b.example SIP/2.0\r\nFrom: y\rz\r\n\r\n",
+        b"INVITE sip:a@b.example SIP/2.0\r\nTo: x\r\r\nFrom: y\r\n\r\n",
+        b"INVITE sip:a@b.example SIP/2.0\r\nTo: a\rb\nFrom: c\r\n\r\n",  # a CR, then an LF
     ],
 )
 def test_a_cr_or_lf_outside_a_crlf_is_refused(data: bytes) -> None:
