@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 import uuid
 from datetime import UTC, datetime
@@ -125,6 +126,21 @@ def test_call_record_names_range_and_normalised_number() -> None:
         "busy",
         "+14255553500",
     )
+
+
+def test_every_answered_call_is_logged_at_info_once_the_level_allows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The handler asks the logger's level at most once a second of its clock (vacant.sip.logs).
+    harness = Harness()
+    harness.send("INVITE", "+14255553500")
+    caplog.set_level(logging.INFO, logger="vacant.service.call")
+    harness.send("INVITE", "+14255553501")  # within the second: the kept answer
+    harness.now += 1.0
+    harness.send("INVITE", "+14255553502")
+    assert [record.getMessage() for record in caplog.records] == [
+        "call-3 sip:+14255553502@vacant.example.com -> 486 busy"
+    ]
 
 
 def test_untrusted_source_gets_403_and_is_counted() -> None:

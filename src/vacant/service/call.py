@@ -84,6 +84,7 @@ from vacant.sip.events import (
     TransportFailed,
     TxId,
 )
+from vacant.sip.logs import LevelWatch
 from vacant.sip.message import Request
 from vacant.sip.uri import SipUri, Uri, format_host, parse_uri
 from vacant.sip.validate import Capabilities
@@ -194,6 +195,7 @@ class CallHandler:
         #: Announcement outcomes, for the metrics.
         self.outcomes: Counter[str] = Counter()
         self.limiter = RateLimiter(self.settings.max_rate)
+        self._logs_calls = LevelWatch(log, logging.INFO)
         self.draining = False
         #: Whether this instance answers the announcement calls of a pool (the application
         #: sets it to :meth:`vacant.service.pools.Coverage.serves`; default: every pool).
@@ -482,7 +484,7 @@ class CallHandler:
                 outcome="redirected" if transfer_target is not None else None,
             )
         )
-        if log.isEnabledFor(logging.INFO):
+        if self._logs_calls.enabled(now):
             log.info("%s %s -> %d %s", call_id, request.uri, status, outcome)
 
     def _is_trusted(self, host: str) -> bool:

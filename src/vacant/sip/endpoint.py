@@ -140,14 +140,13 @@ class SipEndpoint(TransactionHost):
         local: Iterable[Address] = (),
         trying_delay: float | None = TRYING_DELAY,
     ) -> None:
+        super().__init__()
         self.rng = rng
         self.timers = timers
         self.capabilities = capabilities
         self.limits = limits
         self.trying_delay = trying_delay
         self.stats = Stats()
-        #: The time of the call being handled (monotonic seconds).
-        self.now = 0.0
         self._local = {address.transport: address for address in local}
         self._events: deque[Event] = deque()
         self._outbox: list[tuple[bytes, Address]] = []

@@ -37,6 +37,7 @@ from vacant.sip.events import (
     TxId,
 )
 from vacant.sip.headers import check_field
+from vacant.sip.logs import LevelWatch
 from vacant.sip.message import Request, Response
 from vacant.sip.reply import build_ack
 from vacant.sip.status import reason_phrase
@@ -111,12 +112,19 @@ class TxKind(Enum):
 class TransactionHost:
     """What a transaction needs from its endpoint: the clock, the timers, the wire, the TU.
 
-    A base class, not a ``Protocol``: compiled, a protocol's methods are Python calls (boxed
-    arguments, a lookup), a base class's are C calls through its method table; a call makes a
-    dozen (docs/benchmarks.md, twelfth round: 1.2% fewer instructions)."""
+    A base class, not a ``Protocol``: compiled, a protocol's methods are Python calls, a base
+    class's C calls (docs/benchmarks.md, twelfth round: 1.2% fewer instructions)."""
 
     timers: TimerConfig
     trying_delay: float | None
+
+    def __init__(self) -> None:
+        self.now = 0.0  # the time of the call being handled (monotonic seconds)
+        self._steps = LevelWatch(logger, logging.DEBUG)
+
+    def logs_steps(self) -> bool:
+        """Whether transactions log their steps (DEBUG, DESIGN.md §8), asked once a second."""
+        return self._steps.enabled(self.now)
 
     def transmit(self, data: bytes, destination: Address, retransmission: bool) -> None:
         """Queue ``data`` for ``destination``."""
@@ -160,15 +168,8 @@ class Machine(Generic[T]):
 
     __slots__ = ("initial", "kind", "rfc", "start", "table")
 
-    def __init__(
-        self,
-        *,
-        kind: TxKind,
-        rfc: str,
-        initial: TxState,
-        start: tuple[Action[T], ...],
-        table: Mapping[tuple[TxState, TxInput], Row[T]],
-    ) -> None:
+    def __init__(self, *, kind: TxKind, rfc: str, initial: TxState, start: tuple[Action[T], ...],
+                 table: Mapping[tuple[TxState, TxInput], Row[T]]) -> None:  # fmt: skip
         self.kind: Final = kind
         self.rfc: Final = rfc
         self.initial: Final = initial
@@ -224,7 +225,7 @@ class Transaction:
     def _apply(self, row: "Row[Any]") -> None:
         state, actions = row
         if state is not self.state:
-            if logger.isEnabledFor(logging.DEBUG):  # spares the .value lookups otherwise
+            if self._host.logs_steps():  # spares the .value lookups otherwise
                 logger.debug("tx %s: %s -> %s", self.id, self.state.value, state.value)
             self.state = state
         for action in actions:
@@ -258,7 +259,7 @@ class Transaction:
 
     def absorb(self) -> None:
         """Drop the input on purpose (the RFC figures' "-"): it is a retransmission."""
-        if logger.isEnabledFor(logging.DEBUG):
+        if self._host.logs_steps():
             logger.debug("tx %s: retransmission absorbed in %s", self.id, self.state.value)
         self._host.absorbed(self)
 

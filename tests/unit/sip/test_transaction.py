@@ -84,6 +84,7 @@ class FakeHost(TransactionHost):
     """Records what transactions ask of their endpoint."""
 
     def __init__(self, *, trying_delay: float | None = 0.2) -> None:
+        super().__init__()
         self.timers = TimerConfig()
         self.trying_delay = trying_delay
         self.sent: list[tuple[bytes, Address, bool]] = []
