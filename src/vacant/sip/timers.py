@@ -131,13 +131,15 @@ class TimerOwner(Protocol[K]):
         """React to ``timer`` expiring (the heap has already disarmed it)."""
 
 
-#: A queued arming: (deadline, sequence number, owner, timer).
-_Entry = tuple[float, int, TimerOwner[K], K]
+#: A queued arming: (deadline, sequence number, the owner's ``timers``, owner, timer). The map
+#: is the owner's own, kept in the entry so that a check of the arming reads no attribute of
+#: the owner (a Python-level lookup when compiled: owners are only known by their protocol).
+_Entry = tuple[float, int, dict[K, int], TimerOwner[K], K]
 
 
 def _live(entry: _Entry[K]) -> bool:
     """Whether ``entry`` is still its owner's arming of its timer (not disarmed or re-armed)."""
-    armed = entry[2].timers.get(entry[3])
+    armed = entry[2].get(entry[4])
     return armed is not None and armed == entry[1]  # narrowed: an int comparison when compiled
 
 
@@ -170,18 +172,18 @@ class TimerHeap(Generic[K]):
     G or E backing off, a caller whose clock is not monotonic) goes to the heap instead, so any
     order of deadlines stays correct.
 
-    Arming appends ``(deadline, seq, owner, timer)`` and records ``seq`` in ``owner.timers``;
-    disarming only forgets the record, so the entry goes stale and is dropped when it reaches
-    the head of its queue or heap. A long timer would keep its stale entry (and the transaction
-    it holds) queued for its whole span: Timer H, 32 s, for every INVITE answered 404 whose ACK
-    came a millisecond later. So an arming longer than ``YOUNG_LIMIT`` made with ``now`` waits
-    ``YOUNG_SPAN`` in its timer's young queue and is then moved to the timer's queue only if
-    still armed: most leave there, one at a time, when that timer is armed again or any timer
-    expires. Young queues are in deadline order too, so their heads take part in
-    ``next_deadline`` as the other queues' do. When stale entries still outnumber the live ones
-    ``STALE_RATIO`` times over (and there are more than ``COMPACT_MIN``), everything is rebuilt
-    without them, which bounds the memory and the transactions kept alive. A timer of zero
-    duration (D, I, J, K over TCP/TLS) bypasses all this: ``run_due`` fires it before the
+    Arming appends ``(deadline, seq, owner.timers, owner, timer)`` and records ``seq`` in
+    ``owner.timers``; disarming only forgets the record, so the entry goes stale and is dropped
+    when it reaches the head of its queue or heap. A long timer would keep its stale entry (and
+    the transaction it holds) queued for its whole span: Timer H, 32 s, for every INVITE
+    answered 404 whose ACK came a millisecond later. So an arming longer than ``YOUNG_LIMIT``
+    made with ``now`` waits ``YOUNG_SPAN`` in its timer's young queue and is then moved to the
+    timer's queue only if still armed: most leave there, one at a time, when that timer is armed
+    again or any timer expires. Young queues are in deadline order too, so their heads take part
+    in ``next_deadline`` as the other queues' do. When stale entries still outnumber the live
+    ones ``STALE_RATIO`` times over (and there are more than ``COMPACT_MIN``), everything is
+    rebuilt without them, which bounds the memory and the transactions kept alive. A timer of
+    zero duration (D, I, J, K over TCP/TLS) bypasses all this: ``run_due`` fires it before the
     endpoint call that armed it returns. Entries with equal deadlines fire in the order they
     were armed.
     """
@@ -209,11 +211,12 @@ class TimerHeap(Generic[K]):
         ends), replacing any arming of the same timer. ``now``, when given, lets a long arming
         wait in the young queue (see the class docstring)."""
         self._seq = seq = self._seq + 1
-        owner.timers[timer] = seq
+        timers = owner.timers
+        timers[timer] = seq
         if deadline is None:
             self._due.append((owner, timer, seq))
             return
-        entry = (deadline, seq, owner, timer)
+        entry = (deadline, seq, timers, owner, timer)
         if now is None or deadline - now <= YOUNG_LIMIT:
             self._enqueue(entry)
             return
@@ -229,7 +232,7 @@ class TimerHeap(Generic[K]):
 
     def _enqueue(self, entry: _Entry[K]) -> None:
         """Queue ``entry`` behind its timer's last deadline, or in the heap if it is earlier."""
-        timer = entry[3]
+        timer = entry[4]
         queue = self._queues.get(timer)
         if queue is None:
             queue = self._queues[timer] = deque()
@@ -324,8 +327,7 @@ class TimerHeap(Generic[K]):
             # fires arms its next timers later than ``now``, so none of them is due in this
             # call; what it disarms is skipped below.
             due.sort()
-        for _, seq, owner, timer in due:
-            timers = owner.timers
+        for _, seq, timers, owner, timer in due:
             armed = timers.get(timer)  # ``_fire``, inlined: this loop is hot
             if armed is not None and armed == seq:
                 del timers[timer]
