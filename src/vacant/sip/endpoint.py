@@ -50,7 +50,7 @@ from vacant.sip.index import ShardedIndex
 from vacant.sip.message import DEFAULT_LIMITS, Limits, Request, Response, parse_message
 from vacant.sip.reply import make_response, new_tag, reply_to_unparseable
 from vacant.sip.status import StatusCode
-from vacant.sip.timers import TRYING_DELAY, TimerConfig, TimerHeap
+from vacant.sip.timers import TRYING_DELAY, TimerConfig, TimerHeap, TimerOwner
 from vacant.sip.transaction import (
     ClientTransaction,
     ServerTransaction,
@@ -766,21 +766,21 @@ def _replace_top_via(request: Request, via: Via, *, reparse: bool) -> None:
         views["top_via"] = via
 
 
-class _Retransmission:
+class _Retransmission(TimerOwner[TxInput]):
     """§13.3.1.4: a 2xx to INVITE, passed to the transport again on Timer G's schedule (T1
     doubling up to T2) until its ACK arrives, for at most 64*T1 (Timer H's span). "This is
     independent of whatever transport protocols are used to send the response"."""
 
-    __slots__ = ("_endpoint", "data", "interval", "key", "timers", "tx")
+    __slots__ = ("_endpoint", "data", "interval", "key", "tx")
 
     def __init__(
         self, endpoint: SipEndpoint, key: _Key2xx, tx: ServerTransaction, data: bytes
     ) -> None:
+        super().__init__()
         self._endpoint = endpoint
         self.key = key
         self.tx = tx
         self.data = data
-        self.timers: dict[TxInput, int] = {}
         self.interval = endpoint.timers.timer_g
         endpoint.arm(self, TxInput.TIMER_G, self.interval)
         endpoint.arm(self, TxInput.TIMER_H, endpoint.timers.timer_h)

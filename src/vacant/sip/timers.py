@@ -11,7 +11,9 @@ nothing to absorb, because nothing is retransmitted. Deadlines are absolute: the
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 #: §17.2.1: the server transaction sends 100 Trying if the TU has not sent a provisional
 #: response within 200 ms (the RFC gives this timer no letter).
@@ -118,22 +120,29 @@ class TimerConfig:
 K = TypeVar("K")
 
 
-class TimerOwner(Protocol[K]):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class TimerOwner(Generic[K]):
     """Something with timers (a transaction): which are armed, and what to do when one fires.
 
     ``timers`` maps each armed timer to the sequence number of its arming; the heap owns the
-    numbers, the owner only keeps the map (a ``dict`` of its own).
+    numbers, the owner only keeps the map (a ``dict`` of its own). A base class, not a
+    ``Protocol``, as ``TransactionHost`` is: compiled, the heap reads the map and fires the
+    timer in C, where a protocol's attribute and method are Python-level lookups.
     """
 
-    timers: dict[K, int]
+    __slots__ = ("timers",)
+
+    def __init__(self) -> None:
+        self.timers: dict[K, int] = {}
 
     def fire(self, timer: K) -> None:
         """React to ``timer`` expiring (the heap has already disarmed it)."""
+        raise NotImplementedError
 
 
 #: A queued arming: (deadline, sequence number, the owner's ``timers``, owner, timer). The map
-#: is the owner's own, kept in the entry so that a check of the arming reads no attribute of
-#: the owner (a Python-level lookup when compiled: owners are only known by their protocol).
+#: is the owner's own, kept in the entry so that a check of the arming need not reach the owner
+#: (a transaction the queue has kept for seconds, cold in the cache).
 _Entry = tuple[float, int, dict[K, int], TimerOwner[K], K]
 
 

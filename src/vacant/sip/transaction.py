@@ -41,7 +41,7 @@ from vacant.sip.logs import LevelWatch
 from vacant.sip.message import Request, Response
 from vacant.sip.reply import build_ack
 from vacant.sip.status import reason_phrase
-from vacant.sip.timers import TimerConfig
+from vacant.sip.timers import TimerConfig, TimerOwner
 
 logger = logging.getLogger(__name__)
 
@@ -177,11 +177,11 @@ class Machine(Generic[T]):
         self.table: Final = table
 
 
-class Transaction:
+class Transaction(TimerOwner[TxInput]):
     """What every machine shares: identity, state, destination, timers."""
 
     __slots__ = ("_host", "destination", "id", "index_keys", "interval", "machine", "reliable",
-                 "state", "timers")  # fmt: skip
+                 "state")  # fmt: skip
 
     machine: "Machine[Any]"
     state: TxState
@@ -189,14 +189,13 @@ class Transaction:
     def __init__(
         self, host: TransactionHost, tx_id: TxId, destination: Address, reliable: bool
     ) -> None:
+        super().__init__()
         self._host = host
         self.id = tx_id
         #: Where requests (client) or responses (server) go (§18.1.1, §18.2.2).
         self.destination = destination
         #: Over a reliable transport nothing is retransmitted and D, I, J, K are zero.
         self.reliable = reliable
-        #: Armed timers: input -> the arming's sequence number (the endpoint's heap checks it).
-        self.timers: dict[TxInput, int] = {}
         #: The current retransmission interval of Timer A, E or G.
         self.interval = 0.0
         #: The endpoint's index entries (mapping, key), removed when the transaction retires.

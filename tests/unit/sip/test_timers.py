@@ -10,6 +10,7 @@ from vacant.sip.timers import (
     YOUNG_SPAN,
     TimerConfig,
     TimerHeap,
+    TimerOwner,
 )
 
 
@@ -78,13 +79,13 @@ def test_timer_config_refuses_values_that_cannot_work(t1: float, t2: float, t4: 
         TimerConfig(t1=t1, t2=t2, t4=t4)
 
 
-class Owner:
+class Owner(TimerOwner[str]):
     """A TimerOwner that records what fired."""
 
     def __init__(self, name: str, log: list[tuple[str, str]]) -> None:
+        super().__init__()
         self.name = name
         self.log = log
-        self.timers: dict[str, int] = {}
 
     def fire(self, timer: str) -> None:
         self.log.append((self.name, timer))
