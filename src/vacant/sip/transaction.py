@@ -19,7 +19,7 @@ informs its TU of a transport error and stays where it is (RFC 6026 Figure 7).
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, Final, Generic, Literal, TypeVar
 
@@ -164,12 +164,13 @@ class Machine(Generic[T]):
     """One transaction machine: where it starts, what it does first, and its table.
 
     A plain generic class, not a frozen dataclass: mypyc cannot compile a generic dataclass
-    (docs/sip.md, "Compiled"); the attributes are ``Final``, so it is as immutable to mypy."""
+    (docs/sip.md, "Compiled"); the attributes are ``Final``, so it is as immutable to mypy. The
+    table is a ``dict``, never changed: compiled, a ``Mapping``'s ``get`` is a method call."""
 
     __slots__ = ("initial", "kind", "rfc", "start", "table")
 
     def __init__(self, *, kind: TxKind, rfc: str, initial: TxState, start: tuple[Action[T], ...],
-                 table: Mapping[tuple[TxState, TxInput], Row[T]]) -> None:  # fmt: skip
+                 table: dict[tuple[TxState, TxInput], Row[T]]) -> None:  # fmt: skip
         self.kind: Final = kind
         self.rfc: Final = rfc
         self.initial: Final = initial
