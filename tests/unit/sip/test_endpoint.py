@@ -222,18 +222,24 @@ def test_ack_for_a_non_2xx_response_is_absorbed_and_confirms_rfc3261_17_2_1(
     assert ep.transaction(event.tx_id) is None
 
 
+def state_after_ack(ep: SipEndpoint, ack: bytes) -> TxState:
+    """The state of an INVITE server transaction that answered 404 and then received ``ack``."""
+    event = invite_tx(ep)
+    ep.reply(event.tx_id, 404, 0.05)
+    wire(ep)
+    ep.receive(ack, SRC, 0.1)
+    tx = ep.transaction(event.tx_id)
+    assert tx is not None
+    return tx.state
+
+
 def test_ack_for_a_non_2xx_is_matched_by_its_top_via_alone_rfc3261_17_2_3(
     ep: SipEndpoint,
 ) -> None:
     """§17.2.3: branch and sent-by match the ACK; nothing past its top Via is read, so an ACK
     that would not parse (a line without a colon) still ends the transaction's retransmissions."""
-    event = invite_tx(ep)
-    ep.reply(event.tx_id, 404, 0.05)
-    wire(ep)
-    ep.receive(req("ACK", extra=("not a header field",)), SRC, 0.1)
-    tx = ep.transaction(event.tx_id)
-    assert tx is not None
-    assert tx.state is TxState.CONFIRMED
+    ack = req("ACK", extra=("not a header field",))
+    assert state_after_ack(ep, ack) is TxState.CONFIRMED
     assert (drain(ep), wire(ep)) == ([], [])
     assert (ep.stats.parse_errors, ep.stats.dropped, ep.stats.absorbed) == (0, 0, 1)
 
@@ -256,13 +262,7 @@ def test_ack_fast_path_reads_the_top_via_wherever_it_is_rfc3261_17_2_3(
     plain top Via lower down still ends the transaction unparsed (the malformed line shows it),
     and a plain Via below a top Via it cannot read never stands in for it (§17.2.3 matches the
     top Via)."""
-    event = invite_tx(ep)
-    ep.reply(event.tx_id, 404, 0.05)
-    wire(ep)
-    ep.receive(ack, SRC, 0.1)
-    tx = ep.transaction(event.tx_id)
-    assert tx is not None
-    assert tx.state is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
+    assert state_after_ack(ep, ack) is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
     assert (ep.stats.parse_errors, ep.stats.absorbed) == ((0, 1) if confirmed else (1, 0))
 
 
@@ -284,13 +284,7 @@ BRANCH_NOT_FIRST = f"Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch={BRANCH}"
 def test_ack_with_another_form_of_via_takes_the_full_path_rfc3261_17_2_3(
     ep: SipEndpoint, ack: bytes, confirmed: bool
 ) -> None:
-    event = invite_tx(ep)
-    ep.reply(event.tx_id, 404, 0.05)
-    wire(ep)
-    ep.receive(ack, SRC, 0.1)
-    tx = ep.transaction(event.tx_id)
-    assert tx is not None
-    assert tx.state is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
+    assert state_after_ack(ep, ack) is (TxState.CONFIRMED if confirmed else TxState.COMPLETED)
     assert ep.stats.dropped == (0 if confirmed else 1)  # what does not parse is dropped
 
 
