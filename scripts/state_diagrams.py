@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vacant.sip.transaction import MACHINES, Machine, TxInput, TxState
+from vacant.sip.states import TxInput, TxState
+from vacant.sip.transaction import MACHINES, Machine
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "state-machines.md"
 

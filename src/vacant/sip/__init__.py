@@ -47,9 +47,9 @@ from vacant.sip.message import (
     parse_message,
 )
 from vacant.sip.reply import make_response, new_tag, reply_to_unparseable
+from vacant.sip.states import TxInput, TxKind, TxState
 from vacant.sip.status import StatusCode, reason_phrase
 from vacant.sip.timers import TimerConfig
-from vacant.sip.transaction import TxInput, TxKind, TxState
 from vacant.sip.uri import AbsoluteUri, Params, SipUri, TelUri, Uri, parse_uri
 from vacant.sip.validate import (
     DEFAULT_CAPABILITIES,

@@ -49,6 +49,7 @@ from vacant.sip.headers import Headers, split_commas
 from vacant.sip.index import ShardedIndex
 from vacant.sip.message import DEFAULT_LIMITS, Limits, Request, Response, parse_message
 from vacant.sip.reply import make_response, new_tag, reply_to_unparseable
+from vacant.sip.states import TxInput, TxKind, TxState
 from vacant.sip.status import StatusCode
 from vacant.sip.timers import TRYING_DELAY, TimerConfig, TimerHeap, TimerOwner
 from vacant.sip.transaction import (
@@ -56,9 +57,6 @@ from vacant.sip.transaction import (
     ServerTransaction,
     Transaction,
     TransactionHost,
-    TxInput,
-    TxKind,
-    TxState,
 )
 from vacant.sip.uri import format_host, is_address
 from vacant.sip.validate import (

@@ -26,7 +26,8 @@ from vacant.sip.events import (
 from vacant.sip.fields import Via
 from vacant.sip.message import Request, Response, parse_message
 from vacant.sip.reply import make_response
-from vacant.sip.transaction import ServerTransaction, TxKind, TxState
+from vacant.sip.states import TxKind, TxState
+from vacant.sip.transaction import ServerTransaction
 
 E = TypeVar("E")
 

@@ -16,7 +16,8 @@ from vacant.sip.events import (
     TxId,
 )
 from vacant.sip.message import Request, parse_message
-from vacant.sip.transaction import ClientTransaction, TxKind, TxState
+from vacant.sip.states import TxKind, TxState
+from vacant.sip.transaction import ClientTransaction
 from vacant.sip.uri import SipUri
 
 LOCAL = Address("192.0.2.1", 5060)
