@@ -34,12 +34,13 @@ $(COMPILED)/.built: $(STAMP) setup.py pyproject.toml $(shell find src -type f -n
 	@test -n "$$(ls $(COMPILED)/vacant/sip/*.so)"
 	@touch $@
 
-# The unit tests of the SIP core and of what drives it, and SIPp against a server, run on the
-# compiled modules.
+# The unit tests of the SIP core and of what drives it, the call records, and SIPp against a
+# server, run on the compiled modules.
 test-compiled: compiled debian
 	VACANT_EXPECT_COMPILED=1 PYTHONPATH=$(CURDIR)/$(COMPILED) $(BIN)/pytest -q -p no:cacheprovider \
 	  tests/unit/sip tests/unit/test_call_handler.py tests/unit/test_announce.py \
-	  tests/unit/test_architecture.py tests/integration/test_sip_peers.py
+	  tests/unit/test_architecture.py tests/integration/test_cdr.py \
+	  tests/integration/test_sip_peers.py
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

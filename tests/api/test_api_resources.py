@@ -286,8 +286,10 @@ def test_config_export_and_import_json_and_yaml(api: Api, demo: dict[str, str]) 
 def test_calls_query_with_filters_and_paging(api: Api) -> None:
     start = datetime(2026, 11, 26, 9, tzinfo=UTC)
     records = [
-        CallRecord(start + timedelta(minutes=i), f"c{i}", "sip:a@x", f"+1425555100{i}",
-                   f"+1425555100{i}", "not-found" if i % 2 else "busy", None, 404, 0.01, "default")
+        CallRecord(started=start + timedelta(minutes=i), call_id=f"c{i}", caller="sip:a@x",
+                   dialled=f"+1425555100{i}", normalised=f"+1425555100{i}",
+                   decision="not-found" if i % 2 else "busy", range_name=None, status=404,
+                   duration=0.01, pool="default")
         for i in range(5)
     ]  # fmt: skip
     with session_scope(api.engine) as s:

@@ -34,7 +34,18 @@ def announcement_calls(api: Api) -> None:
         for i in range(9)
     ]
     records.append(
-        CallRecord(now, "x", "sip:c@example.com", "+1", "+1", "not-found", None, 404, 0.1, POOL)
+        CallRecord(
+            started=now,
+            call_id="x",
+            caller="sip:c@example.com",
+            dialled="+1",
+            normalised="+1",
+            decision="not-found",
+            range_name=None,
+            status=404,
+            duration=0.1,
+            pool=POOL,
+        )
     )
     with session_scope(api.engine) as s:
         add_calls(s, records)

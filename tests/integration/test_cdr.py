@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
@@ -24,14 +25,13 @@ from vacant.service.cdr import CdrWriter
 from vacant.service.workers import FALLBACK_NICE
 from vacant.store import calls
 from vacant.store.calls import (
-    MAX_FIELD,
-    MAX_OUTCOME,
     ROWS_PER_INSERT,
     CallRecord,
     add_calls,
     list_calls,
 )
 from vacant.store.engine import make_engine, session_scope
+from vacant.store.models import NAME_LEN, OUTCOME_LEN, URI_LEN
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -218,8 +218,8 @@ def test_records_round_trip_with_over_long_peer_text_cut(engine: Engine) -> None
         add_calls(s, [long, _record(2)])
     with session_scope(engine, write=False) as s:
         by_id = {r.call_id: r for r in list_calls(s)}
-    assert by_id["c" * MAX_FIELD] == dataclasses.replace(
-        long, caller=long.caller[:MAX_FIELD], call_id="c" * MAX_FIELD, outcome="o" * MAX_OUTCOME
+    assert by_id["c" * NAME_LEN] == dataclasses.replace(
+        long, caller=long.caller[:URI_LEN], call_id="c" * NAME_LEN, outcome="o" * OUTCOME_LEN
     )
     assert by_id["c2"] == _record(2)
 
@@ -244,15 +244,16 @@ def test_columns_a_record_leaves_null_are_written_as_null_not_sent(engine: Engin
     """Every combination of the nullable columns in one batch round-trips, and no ``None`` is
     sent as a parameter: the statements say ``NULL`` (a ``None`` costs sqlite3 an exception)."""
     nullable = ("normalised", "range_name", "prompt_seconds", "transfer_target", "outcome")
-    given = {"normalised": "+4930123", "range_name": "r", "prompt_seconds": 1.5,
+    given: dict[str, Any] = {"normalised": "+4930123", "range_name": "r", "prompt_seconds": 1.5,
              "transfer_target": "sip:+4930999@pbx", "outcome": "transferred"}  # fmt: skip
-    records = [
-        dataclasses.replace(
-            _record(n), started=NOW - timedelta(microseconds=n),
-            **{name: given[name] if n >> bit & 1 else None for bit, name in enumerate(nullable)},
+    records = []
+    for n in range(2 ** len(nullable)):
+        changes: dict[str, Any] = {
+            name: given[name] if n >> bit & 1 else None for bit, name in enumerate(nullable)
+        }
+        records.append(
+            dataclasses.replace(_record(n), started=NOW - timedelta(microseconds=n), **changes)
         )
-        for n in range(2 ** len(nullable))
-    ]  # fmt: skip
     sent: list[object] = []
 
     def capture(_conn: object, _cursor: object, _sql: str, parameters: object, *_: object) -> None:
@@ -276,13 +277,21 @@ def test_rows_are_made_statement_by_statement(
     GIL for one statement's worth of Python at a time (the event loop waits for it meanwhile),
     not for a whole batch's."""
     made: list[int] = []
-    row_of = calls._Insert.row_of
+    records = [_record(n) for n in range(3 * ROWS_PER_INSERT)]
+    # Rows are counted where each is made (its values picked, ``_Insert.sent``), in the prepared
+    # statement ``add_calls`` finds for these records: compiled, a method replaced on the class
+    # is not what the module calls.
+    dialect = engine.dialect
+    nulls = tuple(getattr(records[0], calls._COLUMNS[at]) is None for at in calls._NULLABLE)
+    insert = calls._insert(dialect, nulls)
+    sent = insert.sent
 
-    def counted(self: calls._Insert, values: tuple[object, ...]) -> list[object]:
+    def counted(values: tuple[object, ...]) -> tuple[object, ...]:
         made.append(1)
-        return row_of(self, values)
+        return sent(values)
 
-    monkeypatch.setattr(calls._Insert, "row_of", counted)
+    key = (type(dialect), dialect.paramstyle, nulls)
+    monkeypatch.setitem(calls._INSERTS, key, dataclasses.replace(insert, sent=counted))
     made_at_insert: list[int] = []
 
     def capture(_conn: object, _cursor: object, sql: str, *_: object) -> None:
@@ -291,7 +300,7 @@ def test_rows_are_made_statement_by_statement(
 
     event.listen(engine, "before_cursor_execute", capture)
     with session_scope(engine) as s:
-        add_calls(s, [_record(n) for n in range(3 * ROWS_PER_INSERT)])
+        add_calls(s, records)
     event.remove(engine, "before_cursor_execute", capture)
     assert made_at_insert == [ROWS_PER_INSERT, 2 * ROWS_PER_INSERT, 3 * ROWS_PER_INSERT]
 

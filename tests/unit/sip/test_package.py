@@ -36,15 +36,16 @@ def test_sip_modules_stay_within_the_size_the_style_guide_asks() -> None:
         assert len(path.read_text(encoding="utf-8").splitlines()) < 800, path.name
 
 
-def test_every_sip_module_and_the_call_handler_are_compiled_in_the_compiled_build() -> None:
+def test_every_sip_module_the_call_handler_and_call_records_are_compiled_when_built() -> None:
     # `make test-compiled` runs these tests on the mypyc build (setup.py) and sets
     # VACANT_EXPECT_COMPILED=1: they must then exercise the C extensions, not the sources
     # beside them, or the compiled build would go untested.
     expected = os.environ.get("VACANT_EXPECT_COMPILED") == "1"
     assert vacant.sip.COMPILED is expected
     names = [f"vacant.sip.{path.stem}".removesuffix(".__init__") for path in PACKAGE.glob("*.py")]
-    # The call handler, the rest of every call's path, is compiled with the SIP core (setup.py).
-    for name in [*names, "vacant.service.call"]:
+    # The call handler and the call records, the rest of every call's path, are compiled with
+    # the SIP core (setup.py).
+    for name in [*names, "vacant.service.call", "vacant.store.calls"]:
         module = importlib.import_module(name)
         assert module.__file__ is not None
         assert module.__file__.endswith(".so") is expected, module.__file__
