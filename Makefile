@@ -39,7 +39,7 @@ $(COMPILED)/.built: $(STAMP) setup.py pyproject.toml $(shell find src -type f -n
 test-compiled: compiled debian
 	VACANT_EXPECT_COMPILED=1 PYTHONPATH=$(CURDIR)/$(COMPILED) $(BIN)/pytest -q -p no:cacheprovider \
 	  tests/unit/sip tests/unit/test_call_handler.py tests/unit/test_announce.py \
-	  tests/unit/test_architecture.py tests/integration/test_cdr.py \
+	  tests/unit/test_architecture.py tests/store/test_store_models.py tests/integration/test_cdr.py \
 	  tests/integration/test_sip_peers.py
 
 check: $(STAMP)

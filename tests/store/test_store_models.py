@@ -10,7 +10,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
 from vacant.routing.numbers import Number, order_key
-from vacant.store import models
+from vacant.store import timestamps
 from vacant.store.models import UTCDateTime
 from vacant.store.ranges import no_gc
 from vacant.store.repository import UNSET, Unset
@@ -70,7 +70,7 @@ def test_utc_datetime_text_keeps_a_bounded_number_of_minutes() -> None:
     values = [start + timedelta(minutes=n, microseconds=n) for n in range(3 * 64)]
     for value in values + values[:3]:
         assert ours(value) == theirs(value)
-        assert len(models._MINUTES) <= models._MINUTES_MAX
+        assert len(timestamps._MINUTES) <= timestamps._MINUTES_MAX
 
 
 def test_unset_is_a_single_named_value() -> None:

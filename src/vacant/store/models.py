@@ -41,6 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from vacant.store.timestamps import sqlite_utc, to_utc
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -77,7 +79,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
         if dialect.name == "sqlite":
-            return _sqlite_utc
+            return sqlite_utc
         return super().bind_processor(dialect)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -89,39 +91,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _to_utc(value)
-
-
-def _to_utc(value: datetime) -> datetime:
-    if value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given for a UTC column")
-    return value.astimezone(UTC)
-
-
-#: "YYYY-MM-DD HH:MM:" of the minutes bound lately, by (year, month, day, hour, minute): the
-#: records of a batch share one or two. Cleared when full.
-_MINUTES: dict[tuple[int, int, int, int, int], str] = {}
-_MINUTES_MAX = 64
-
-
-def _sqlite_utc(value: datetime | None) -> str | None:
-    """``UTCDateTime`` bound on SQLite: SQLAlchemy's DATETIME text ("YYYY-MM-DD HH:MM:SS.ffffff",
-    UTC). The server binds one per call record: SQLAlchemy's ``%`` format of a dict took
-    1.25 µs, ``isoformat`` (its arguments parsed, a printf-style format) 1.0, this 0.5: the
-    minute's text is kept, the seconds formatted (docs/benchmarks.md)."""
-    if value is None:
-        return None
-    utc = _to_utc(value)
-    key = (utc.year, utc.month, utc.day, utc.hour, utc.minute)
-    minute = _MINUTES.get(key)
-    if minute is None:
-        if len(_MINUTES) >= _MINUTES_MAX:
-            _MINUTES.clear()
-        year, month, day, hour, minutes = key
-        minute = _MINUTES[key] = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minutes:02d}:"
-    return f"{minute}{utc.second:02d}.{utc.microsecond:06d}"
+    return None if value is None else to_utc(value)
 
 
 def utc_now() -> datetime:

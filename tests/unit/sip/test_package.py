@@ -45,7 +45,7 @@ def test_every_sip_module_the_call_handler_and_call_records_are_compiled_when_bu
     names = [f"vacant.sip.{path.stem}".removesuffix(".__init__") for path in PACKAGE.glob("*.py")]
     # The call handler and the call records, the rest of every call's path, are compiled with
     # the SIP core (setup.py).
-    for name in [*names, "vacant.service.call", "vacant.store.calls"]:
+    for name in [*names, "vacant.service.call", "vacant.store.calls", "vacant.store.timestamps"]:
         module = importlib.import_module(name)
         assert module.__file__ is not None
         assert module.__file__.endswith(".so") is expected, module.__file__
