@@ -32,7 +32,6 @@ duration (D, I, J, K over TCP/TLS) fire before the call that armed them returns.
 """
 
 import contextlib
-import ipaddress
 import logging
 import random
 import re
@@ -45,9 +44,10 @@ from vacant.errors import LocalProtocolError, ParseError
 from vacant.sip.events import AckReceived, Address, CancelReceived, Event, TransactionTimedOut, TxId
 from vacant.sip.events import TransactionTerminated as _Terminated
 from vacant.sip.fields import MAGIC_COOKIE, Via
-from vacant.sip.headers import Headers, split_commas
+from vacant.sip.headers import Headers
 from vacant.sip.index import ShardedIndex
 from vacant.sip.message import DEFAULT_LIMITS, Limits, Request, Response, parse_message
+from vacant.sip.received import DEFAULT_PORT, stamp_received
 from vacant.sip.reply import make_response, new_tag, reply_to_unparseable
 from vacant.sip.states import TxInput, TxKind, TxState
 from vacant.sip.status import StatusCode
@@ -58,7 +58,7 @@ from vacant.sip.transaction import (
     Transaction,
     TransactionHost,
 )
-from vacant.sip.uri import format_host, is_address
+from vacant.sip.uri import format_host
 from vacant.sip.validate import (
     DEFAULT_CAPABILITIES,
     Capabilities,
@@ -68,16 +68,9 @@ from vacant.sip.validate import (
 
 logger = logging.getLogger(__name__)
 
-#: §18.2.2: "using the port indicated in the sent-by value, or using port 5060 if none".
-_DEFAULT_PORT: Final = 5060
-
 _CLIENT_KINDS: Final = frozenset({TxKind.INVITE_CLIENT, TxKind.NON_INVITE_CLIENT})
 _UNSETTLED: Final = frozenset({TxState.PROCEEDING, TxState.COMPLETED})
 
-# The typed views that depend on the Via fields (``Message.top_via``, ``Message.vias``).
-_VIA_VIEWS: Final = frozenset({"top_via", "vias"})
-# RFC 3261 §25.1 port = 1*DIGIT; a 16-bit number.
-_MAX_PORT: Final = 65535
 
 # ``_absorbed_ack``: the first Via line, and the plain form RFC 3261 clients send (§20.42:
 # IPv4 sent-by with a port, the branch first and a token, §25.1), usually the first field.
@@ -418,7 +411,7 @@ class SipEndpoint(TransactionHost):
         if method == "ACK":
             self._ack_for_2xx(request, source)
             return
-        destination = self._stamp_received(request, via, source, reliable)
+        destination = stamp_received(request, via, source, reliable)
         rejection = validate_request(request, self.capabilities)
         if rejection is not None:
             logger.debug("%s from %s rejected: %s", method, source, rejection.detail)
@@ -527,36 +520,6 @@ class SipEndpoint(TransactionHost):
         except ParseError:
             return None  # a To that does not parse matches nothing (and gets its 400)
         return tx if tag == expected else None
-
-    def _stamp_received(
-        self, request: Request, via: Via, source: Address, reliable: bool
-    ) -> Address:
-        """Add ``received`` and fill ``rport`` in the top Via (§18.2.1, RFC 3581 §4); return
-        where responses go (§18.2.2, RFC 3581 §4)."""
-        rport = via.rport_requested
-        if rport or not _same_host(via.host, source.host):
-            # RFC 3581 §4: with rport, received is added "even if it is identical" to sent-by.
-            host = source.host
-            params = via.params.replace("received", host)
-            valid = is_address(host)
-            if rport:
-                rport_text = str(source.port)
-                params = params.replace("rport", rport_text)
-                valid = valid and len(rport_text) <= 5 and rport_text.isdigit()
-                valid = valid and int(rport_text) <= _MAX_PORT
-            # A parsed Via with a valid received and rport renders to text that parses back to
-            # the same value, so the new top Via need not be parsed again.
-            _replace_top_via(request, via.with_params(params), reparse=not valid)
-        if reliable:
-            # §18.2.2: "the response MUST be sent using the existing connection".
-            return source
-        maddr = via.maddr
-        port = via.port or _DEFAULT_PORT
-        if maddr is not None:
-            return Address(maddr, port, source.transport)
-        if rport or port == source.port:
-            return source  # RFC 3581 §4: back to the source address and port (or the same)
-        return Address(source.host, port, source.transport)
 
     def _reject(
         self,
@@ -667,7 +630,7 @@ class SipEndpoint(TransactionHost):
         # Answered statelessly: the request never parsed, so no transaction can hold it.
         via = reply.top_via
         rport = via.rport_requested
-        port = via.port or _DEFAULT_PORT
+        port = via.port or DEFAULT_PORT
         destination = (
             source if source.reliable else Address(source.host, source.port if rport else port)
         )
@@ -736,32 +699,6 @@ def _key_2543(request: Request, method: str) -> _Key2543 | None:
                 request.headers.first_value("via") or "")  # fmt: skip
     except ParseError:
         return None
-
-
-def _same_host(sent_by: str, source: str) -> bool:
-    """Whether the sent-by host is the packet's source address (§18.2.1)."""
-    if sent_by == source:
-        return True
-    try:
-        return ipaddress.ip_address(sent_by) == ipaddress.ip_address(source)
-    except ValueError:
-        return False  # a domain name: always gets "received"
-
-
-def _replace_top_via(request: Request, via: Via, *, reparse: bool) -> None:
-    """Put ``via`` in place of the first Via value, leaving every other field as it was. The
-    views of the other fields stay cached; unless ``reparse``, ``via`` becomes ``top_via``."""
-    headers = request.headers
-    old = headers.get("via") or ""
-    rest = split_commas(old)[1:] if "," in old else []
-    kept = headers.views
-    headers.replace_first("via", ", ".join([str(via), *rest]))
-    views = headers.views
-    for name, view in kept.items():
-        if name not in _VIA_VIEWS:
-            views[name] = view
-    if not reparse:
-        views["top_via"] = via
 
 
 class _Retransmission(TimerOwner[TxInput]):
