@@ -211,7 +211,7 @@ class SipEndpoint(TransactionHost):
             destination,
             destination.reliable if reliable is None else reliable,
         )
-        self._register(tx, (self._client, key))
+        self._register(tx, self._client, key)
         tx.start()
         self._schedule.run_due()
         return tx.id
@@ -373,8 +373,10 @@ class SipEndpoint(TransactionHost):
         """Forget a terminated transaction (``TransactionHost``)."""
         self.cancel_timers(tx)
         del self._transactions[tx.id]
-        for index, key in tx.index_keys:
-            del index[key]
+        if tx.index is not None:
+            del tx.index[tx.key]
+        if tx.merged is not None:
+            del tx.merged[tx.merge_key]
         if not isinstance(tx, ServerTransaction) or tx.tu_visible:
             self._events.append(_Terminated(tx_id=tx.id))
 
@@ -435,9 +437,9 @@ class SipEndpoint(TransactionHost):
             return
         tx = self._server_tx_for(request, source, destination, reliable, to_tag, key, key_2543)
         if merge_key is not None:
-            merged = self._merged.shard(merge_key)
+            merged = tx.merged = self._merged.shard(merge_key)
             merged[merge_key] = tx
-            tx.index_keys.append((merged, merge_key))
+            tx.merge_key = merge_key
         tx.start()
 
     def _absorbed_ack(self, data: bytes) -> bool:
@@ -482,23 +484,23 @@ class SipEndpoint(TransactionHost):
         tx = ServerTransaction(self, self._new_id(), request, source, destination, reliable,
                                to_tag, tu_visible=tu_visible)  # fmt: skip
         if key is not None:
-            self._register(tx, (self._server.shard(key), key))
+            self._register(tx, self._server.shard(key), key)
         elif key_2543 is not None:
             tx.rfc2543 = True
-            self._register(tx, (self._server_2543, key_2543))
+            self._register(tx, self._server_2543, key_2543)
         else:
-            self._register(tx)
+            self._register(tx, None, None)
         return tx
 
     def _register(
-        self, tx: ClientTransaction | ServerTransaction, *indexes: tuple[dict[Any, Any], object]
+        self, tx: ClientTransaction | ServerTransaction, index: dict[Any, Any] | None, key: object
     ) -> None:
         self._transactions[tx.id] = tx
-        for index, key in indexes:
-            # A key held by a live transaction stays with it (an RFC 2543 request that is not
-            # its retransmission, say): the newcomer simply goes unindexed.
-            if index.setdefault(key, tx) is tx:
-                tx.index_keys.append((index, key))
+        # A key held by a live transaction stays with it (an RFC 2543 request that is not its
+        # retransmission, say): the newcomer simply goes unindexed.
+        if index is not None and index.setdefault(key, tx) is tx:
+            tx.index = index
+            tx.key = key
         self.stats.transactions_created[tx.kind] += 1
 
     def _new_id(self) -> TxId:

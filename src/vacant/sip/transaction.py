@@ -119,8 +119,8 @@ class Machine(Generic[T]):
 class Transaction(TimerOwner[TxInput]):
     """What every machine shares: identity, state, destination, timers."""
 
-    __slots__ = ("_host", "destination", "id", "index_keys", "interval", "machine", "reliable",
-                 "state")  # fmt: skip
+    __slots__ = ("_host", "destination", "id", "index", "interval", "key", "machine", "merge_key",
+                 "merged", "reliable", "state")  # fmt: skip
 
     machine: "Machine[Any]"
     state: TxState
@@ -137,8 +137,14 @@ class Transaction(TimerOwner[TxInput]):
         self.reliable = reliable
         #: The current retransmission interval of Timer A, E or G.
         self.interval = 0.0
-        #: The endpoint's index entries (mapping, key), removed when the transaction retires.
-        self.index_keys: list[tuple[dict[Any, Any], object]] = []
+        #: The endpoint's index entries, removed when the transaction retires: the matching
+        #: index (§17.1.3, §17.2.3) and its key, and a server transaction's entry among the
+        #: requests that later ones must not merge with (§8.2.2.2). Fields, not a list of
+        #: pairs: a transaction kept for Timer I holds two fewer objects for the collector.
+        self.index: dict[Any, Any] | None = None
+        self.key: object = None
+        self.merged: dict[Any, Any] | None = None
+        self.merge_key: object = None
 
     @property
     def kind(self) -> TxKind:

@@ -564,6 +564,28 @@ def test_merged_request_gets_482_and_never_reaches_the_tu_rfc3261_8_2_2_2(
 
 
 @pytest.mark.parametrize(
+    "again",
+    [req(), req(branch="z9hG4bKforked", sent_by="198.51.100.7")],
+    ids=["same branch", "same From tag, Call-ID and CSeq"],
+)
+def test_a_retired_transaction_leaves_no_index_entry_behind_rfc3261_17_2_3_8_2_2_2(
+    ep: SipEndpoint, again: bytes
+) -> None:
+    """Once Timer I has ended an INVITE transaction, its branch (§17.2.3) and its From tag,
+    Call-ID and CSeq (§8.2.2.2) match nothing: the same request starts a new transaction
+    rather than being absorbed by the old one or refused as merged with it."""
+    first = invite_tx(ep)
+    ep.reply(first.tx_id, 404, 0.0)
+    ep.receive(req("ACK", to_tag=ep.local_tag(first.tx_id)), SRC, 0.1)
+    ep.handle_timer(5.1)
+    assert drain(ep) == [TransactionTerminated(tx_id=first.tx_id)]
+    wire(ep)
+    second = invite_tx(ep, again, 6.0)
+    assert second.tx_id != first.tx_id
+    assert wire(ep) == []
+
+
+@pytest.mark.parametrize(
     ("data", "status", "header"),
     [
         (req("FOO"), b"501 Not Implemented", b"Allow: "),
