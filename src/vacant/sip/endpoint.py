@@ -275,7 +275,7 @@ class SipEndpoint(TransactionHost):
         ):
             # Armed before the transaction's Timer L, so at the same deadline it fires first.
             request = server.request
-            assert request is not None  # released only when Confirmed
+            assert request is not None  # released only after a non-2xx final response
             key = (request.call_id, server.local_tag, request.from_.tag, request.cseq.number)
             self._retransmissions[key] = _Retransmission(self, key, server, data)
         server.respond(data, status)

@@ -409,8 +409,13 @@ def test_ack_matching_an_accepted_invite_transaction_goes_to_the_tu_rfc6026_7_1(
 def test_second_final_response_from_the_tu_raises_local_protocol_error(ep: SipEndpoint) -> None:
     event = invite_tx(ep)
     ep.reply(event.tx_id, 404, 0.05)
-    with pytest.raises(LocalProtocolError, match="cannot take 300-699 from TU in the Completed"):
+    # Completed, the transaction has let go of the request the response would be built from.
+    with pytest.raises(LocalProtocolError, match="Completed> sends no more responses"):
         ep.reply(event.tx_id, 486, 0.06)
+    # A response the TU built itself meets the transaction's rule (§17.2.1).
+    response = make_response(event.request, 486, random.Random(2))
+    with pytest.raises(LocalProtocolError, match="cannot take 300-699 from TU in the Completed"):
+        ep.respond(event.tx_id, response, 0.06)
 
 
 def test_responding_to_an_unknown_or_client_transaction_raises() -> None:

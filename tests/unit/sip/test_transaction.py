@@ -204,6 +204,10 @@ def check_effect(name: str, host: FakeHost, tx: Transaction, interval: float) ->
             assert host.absorbed_count
         case "discard":
             assert host.sent == []
+        case "release_request":
+            assert isinstance(tx, ServerTransaction)
+            assert tx.request is None
+            assert tx.last_response is not None  # still resent until the ACK
         case "release":
             assert isinstance(tx, ServerTransaction)
             assert (tx.request, tx.last_response) == (None, None)
@@ -391,6 +395,25 @@ def test_response_to_a_request_with_a_to_tag_keeps_that_tag_rfc3261_12_2_2() -> 
 def test_response_bytes_refuse_header_injection() -> None:
     with pytest.raises(ValueError, match="CR or LF"):
         server(FakeHost()).response_bytes(404, headers=(("Warning", "x\r\nVia: evil"),))
+
+
+def test_completed_invite_server_drops_its_request_but_resends_its_response_rfc3261_17_2_1() -> (
+    None
+):
+    """§17.2.1: after a non-2xx final response the transaction only resends it (Timer G, a
+    retransmitted INVITE) until the ACK, so the request goes at once; the response stays."""
+    host = FakeHost()
+    tx = server(host)
+    tx.start()
+    invite = tx.request
+    assert invite is not None
+    tx.respond(tx.response_bytes(404), 404)
+    assert tx.state is TxState.COMPLETED
+    assert (tx.request, tx.outgoing) == (None, b"")
+    assert tx.last_response is not None
+    tx.receive_request(invite)  # a retransmitted INVITE gets the 404 again
+    tx.fire(TxInput.TIMER_G)
+    assert [data for data, _, again in host.sent if again] == [tx.last_response] * 2
 
 
 def test_confirmed_invite_server_lets_go_of_its_request_and_takes_no_response_rfc3261_17_2_1() -> (
