@@ -569,10 +569,10 @@ class ServerTransaction(Transaction):
     def release_request(self) -> None:
         """Completed, after a non-2xx final response (§17.2.1): what is left is resending that
         response (Timer G, a retransmitted INVITE) until the ACK, matched by branch (§17.2.3),
-        so the request and what built responses go now, while the TU still holds the request
-        (its memory freed hot, and never walked by the collector), rather than at the ACK.
-        Matched by the RFC 2543 rules, it keeps the request they read, without its typed views
-        (a cache, made again on demand)."""
+        so the request and what built responses go now rather than at the ACK: a caller that
+        never acknowledges no longer keeps a parsed INVITE alive for Timer H (6.5 against 2.1
+        KB a transaction; docs/sip.md). Matched by the RFC 2543 rules, it keeps the request
+        they read, without its typed views (a cache, made again on demand)."""
         self._head = self._parts = None
         self.outgoing = b""
         if self.rfc2543:
